@@ -1,0 +1,256 @@
+/*
+ * dropout.h — inverted dropout for C11 and C++, exact and reproducible.
+ *
+ * This header is the whole public API and its manual.
+ *
+ * ---------------------------------------------------------------------------
+ * What dropout does
+ * ---------------------------------------------------------------------------
+ * During training each activation x[i] is zeroed with probability p, and the
+ * survivors are scaled by s = 1/(1-p), so E[y[i]] = x[i]:
+ *
+ *     y[i] = keep[i] ? x[i] * s : +0.0
+ *
+ * During evaluation the layer is the identity (y = x, bitwise): the scaling
+ * already happened in training.  Backward applies the same mask and scale to
+ * the incoming gradient: dx[i] = keep[i] ? dy[i] * s : +0.0.
+ *
+ * The mask is a pure function of (seed, stream, element index, p), defined
+ * bit for bit in docs/SPEC.md ("mask stream v1": Philox4x32-10, 8 random bits
+ * per element plus an exact tie draw, keep probability T/2^32 within 2^-33 of
+ * 1-p).  The same inputs give the same bits on every ISA, thread count,
+ * chunking and dtype.
+ *
+ * ---------------------------------------------------------------------------
+ * The API in tiers
+ * ---------------------------------------------------------------------------
+ *   1. The module object (dropout_layer): the nn.Dropout of C.  Holds p, the
+ *      mode (train/eval) and its RNG state (seed, next stream) as plain data.
+ *   2. Explicit operations: forward / backward / mask on a slice
+ *      [first, first + n) of a tensor's mask index space, given
+ *      (p, seed, stream, first) in a dropout_params.
+ *   3. Runtime control: which ISA variant runs, how many threads.
+ *   4. Building blocks: Philox4x32-10 and the keep threshold.
+ *
+ * Errors are values: every call returns a dropout_status (DROPOUT_OK == 0);
+ * dropout_status_string() names each one.  On error no output byte is
+ * written.  The library never aborts, exits or prints.
+ *
+ * Sizes and indices are 64-bit (size_t, uint64_t) throughout.
+ * In-place operation (y == x, dx == dy) is allowed everywhere.  Partially
+ * overlapping input and output buffers are not.
+ */
+#ifndef DROPOUT_H
+#define DROPOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(DROPOUT_SHARED_BUILD)
+#  define DROPOUT_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define DROPOUT_API __attribute__((visibility("default")))
+#else
+#  define DROPOUT_API
+#endif
+
+#define DROPOUT_VERSION_MAJOR 0
+#define DROPOUT_VERSION_MINOR 1
+#define DROPOUT_VERSION_PATCH 0
+#define DROPOUT_VERSION_STRING "0.1.0"
+/* The mask stream this library implements (docs/SPEC.md section 2). */
+#define DROPOUT_MASK_STREAM_VERSION 1
+
+/* "0.1.0": the version of the library actually linked. */
+DROPOUT_API const char *dropout_version_string(void);
+
+/* ===========================================================================
+ * Status codes
+ * ======================================================================== */
+typedef enum dropout_status {
+    DROPOUT_OK = 0,
+    DROPOUT_ERROR_INVALID_P = 1,        /* p is NaN, negative or > 1          */
+    DROPOUT_ERROR_NULL_POINTER = 2,     /* a required pointer is NULL, n > 0  */
+    DROPOUT_ERROR_MASK_TOO_SMALL = 3,   /* mask buffer < ceil(n/8) bytes      */
+    DROPOUT_ERROR_INVALID_MODE = 4,     /* mode is not TRAIN or EVAL          */
+    DROPOUT_ERROR_RANGE = 5,            /* first + n exceeds 2^64             */
+    DROPOUT_ERROR_INVALID_ARGUMENT = 6, /* any other bad argument             */
+    DROPOUT_ERROR_UNSUPPORTED_ISA = 7,  /* ISA unknown or not on this CPU     */
+    DROPOUT_ERROR_BAD_STATE = 8,        /* serialized state corrupt/unknown   */
+    DROPOUT_ERROR_OVERLAP = 9           /* input and output partially overlap */
+} dropout_status;
+
+/* A short English sentence for a status code; never NULL (unknown codes get
+ * "unknown dropout status"). */
+DROPOUT_API const char *dropout_status_string(int status);
+
+/* ===========================================================================
+ * Modes and parameters
+ * ======================================================================== */
+typedef enum dropout_mode {
+    DROPOUT_TRAIN = 0, /* random mask, survivors scaled by 1/(1-p)   */
+    DROPOUT_EVAL = 1   /* identity; no random numbers, no mask write */
+} dropout_mode;
+
+/* Which slice of which mask.  A zero-initialized struct with p set is a
+ * valid training call on stream 0 of seed 0, starting at element 0. */
+typedef struct dropout_params {
+    double p;        /* drop probability, 0 <= p <= 1                       */
+    uint64_t seed;   /* Philox key                                          */
+    uint64_t stream; /* one per forward pass; the layer object counts them  */
+    uint64_t first;  /* mask index of element 0 of this call (for slices)   */
+    int mode;        /* DROPOUT_TRAIN or DROPOUT_EVAL                       */
+} dropout_params;
+
+/* Bytes of a packed mask for n elements: ceil(n / 8). */
+#define DROPOUT_MASK_BYTES(n) (((n) / 8u) + (((n) % 8u) != 0u))
+DROPOUT_API size_t dropout_mask_bytes(size_t n);
+
+/* ===========================================================================
+ * Tier 1: the module object
+ * ===========================================================================
+ * Plain data; copy it, store it, put it in your own structs.  Every training
+ * forward takes stream `next_stream` and increments it; backward uses the
+ * stream of the most recent forward.  Saving (seed, next_stream) — or the
+ * whole struct via dropout_layer_save() — and restoring it later reproduces
+ * the very same masks.
+ *
+ *     dropout_layer layer;
+ *     dropout_layer_init(&layer, 0.5, 1234);          // p = 0.5, seed 1234
+ *     dropout_layer_forward_f32(&layer, y, x, n);     // training: mask drawn
+ *     dropout_layer_backward_f32(&layer, dx, dy, n);  // same mask
+ *     dropout_layer_set_mode(&layer, DROPOUT_EVAL);
+ *     dropout_layer_forward_f32(&layer, y, x, n);     // identity
+ */
+typedef struct dropout_layer {
+    double p;             /* drop probability                                */
+    int mode;             /* DROPOUT_TRAIN or DROPOUT_EVAL                   */
+    uint64_t seed;        /* RNG key                                         */
+    uint64_t next_stream; /* stream the next training forward will use       */
+    /* What the most recent forward did, for backward: */
+    uint64_t last_stream; /* stream it used                                  */
+    int last_mode;        /* its mode; DROPOUT_EVAL before any forward       */
+} dropout_layer;
+
+/* p in [0, 1]; mode starts as DROPOUT_TRAIN, next_stream as 0. */
+DROPOUT_API int dropout_layer_init(dropout_layer *layer, double p, uint64_t seed);
+DROPOUT_API int dropout_layer_set_mode(dropout_layer *layer, int mode);
+DROPOUT_API int dropout_layer_set_p(dropout_layer *layer, double p);
+
+/* Forward of n elements, mask index space [0, n).  Training mode uses stream
+ * next_stream and increments it; evaluation mode is the identity.  On error
+ * the layer and y are untouched. */
+DROPOUT_API int dropout_layer_forward_f32(dropout_layer *layer, float *y,
+                                          const float *x, size_t n);
+DROPOUT_API int dropout_layer_forward_f64(dropout_layer *layer, double *y,
+                                          const double *x, size_t n);
+/* Backward of the most recent forward, regenerating its mask (no memory).
+ * After an evaluation-mode forward, dx = dy. */
+DROPOUT_API int dropout_layer_backward_f32(const dropout_layer *layer,
+                                           float *dx, const float *dy,
+                                           size_t n);
+DROPOUT_API int dropout_layer_backward_f64(const dropout_layer *layer,
+                                           double *dx, const double *dy,
+                                           size_t n);
+
+/* Portable serialization (little-endian, versioned) of the whole layer:
+ * p, mode, seed, next_stream, last_stream, last_mode. */
+#define DROPOUT_LAYER_STATE_BYTES 48
+DROPOUT_API int dropout_layer_save(const dropout_layer *layer,
+                                   uint8_t out[DROPOUT_LAYER_STATE_BYTES]);
+/* Validates magic, version, p and modes; on error `layer` is untouched. */
+DROPOUT_API int dropout_layer_load(dropout_layer *layer,
+                                   const uint8_t in[DROPOUT_LAYER_STATE_BYTES]);
+
+/* ===========================================================================
+ * Tier 2: explicit operations on a slice [first, first + n)
+ * ===========================================================================
+ * Element k of the call is element first + k of the mask index space: a
+ * chunk or shard that passes its own offset as `first` computes exactly its
+ * slice of the whole tensor's mask.
+ *
+ * Packed masks (docs/SPEC.md section 3): bit k % 8 of byte k / 8 (least
+ * significant bit first) is the keep bit of element k of the call; unused
+ * high bits of the last byte are zero.  mask_size is the buffer's size in
+ * bytes and must be >= ceil(n / 8).
+ */
+
+/* Training: y = keep ? x * s : +0.0, and the packed mask if mask != NULL.
+ * Evaluation: y = x bitwise; mask is not written.
+ * The f32 variant multiplies by s = (float)(1.0 / (1.0 - p)). */
+DROPOUT_API int dropout_forward_f32(const dropout_params *params, float *y,
+                                    const float *x, size_t n,
+                                    uint8_t *mask, size_t mask_size);
+DROPOUT_API int dropout_forward_f64(const dropout_params *params, double *y,
+                                    const double *x, size_t n,
+                                    uint8_t *mask, size_t mask_size);
+
+/* Backward from a packed mask written by a forward: only params->p and
+ * params->mode are used (seed, stream, first are ignored).
+ * dx = keep ? dy * s : +0.0 in training, dx = dy in evaluation (the mask is
+ * then not read and may be NULL). */
+DROPOUT_API int dropout_backward_mask_f32(const dropout_params *params,
+                                          float *dx, const float *dy,
+                                          size_t n, const uint8_t *mask,
+                                          size_t mask_size);
+DROPOUT_API int dropout_backward_mask_f64(const dropout_params *params,
+                                          double *dx, const double *dy,
+                                          size_t n, const uint8_t *mask,
+                                          size_t mask_size);
+
+/* Backward that regenerates the mask from (seed, stream, first, p): pass the
+ * same params as the forward.  Costs no memory. */
+DROPOUT_API int dropout_backward_regen_f32(const dropout_params *params,
+                                           float *dx, const float *dy,
+                                           size_t n);
+DROPOUT_API int dropout_backward_regen_f64(const dropout_params *params,
+                                           double *dx, const double *dy,
+                                           size_t n);
+
+/* The packed mask alone (training mode semantics; params->mode is ignored). */
+DROPOUT_API int dropout_mask(const dropout_params *params, uint8_t *mask,
+                             size_t mask_size, size_t n);
+
+/* ===========================================================================
+ * Tier 3: runtime control
+ * ===========================================================================
+ * The kernel variant ("scalar", "avx2", "avx512", "neon") is chosen once,
+ * thread-safely, from the CPU (cpuid + xgetbv) or from the environment
+ * variable DROPOUT_ISA.  Every variant gives bit-identical results.
+ */
+/* Name of the variant in use, e.g. "avx512". */
+DROPOUT_API const char *dropout_isa(void);
+/* Force a variant by name; DROPOUT_ERROR_UNSUPPORTED_ISA if unknown or the
+ * CPU/OS lacks it (the current choice is then unchanged).  NULL or "auto"
+ * re-selects the best available. */
+DROPOUT_API int dropout_set_isa(const char *name);
+
+/* Threads used for large n (results are bit-identical for any count).
+ * 0 means "all cores"; the initial value comes from DROPOUT_THREADS if set,
+ * else all cores.  Small inputs always run on the calling thread. */
+DROPOUT_API int dropout_set_threads(unsigned threads);
+DROPOUT_API unsigned dropout_threads(void);
+
+/* ===========================================================================
+ * Tier 4: building blocks (docs/SPEC.md section 2)
+ * ======================================================================== */
+/* Random123 Philox4x32 with 10 rounds: out = philox(counter, key). */
+DROPOUT_API void dropout_philox4x32_10(const uint32_t counter[4],
+                                       const uint32_t key[2],
+                                       uint32_t out[4]);
+/* T = (uint64_t)((1.0 - p) * 2^32 + 0.5); keep probability is T / 2^32.
+ * Returns 0 for invalid p (check p first). */
+DROPOUT_API uint64_t dropout_keep_threshold(double p);
+/* The keep bit of one element: 1 keep, 0 drop (0 for invalid p). */
+DROPOUT_API int dropout_keep(uint64_t seed, uint64_t stream, uint64_t index,
+                             double p);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DROPOUT_H */

@@ -1,0 +1,48 @@
+/*
+ * kernels.h — the table of operations every ISA variant provides.
+ *
+ * The scalar table (scalar.c) is the reference: docs/SPEC.md in C.  Every
+ * other table (avx2.c, avx512.c, neon.c) must give the same bits, and the
+ * tests check that they do.  Kernels trust their arguments: the API has
+ * validated them.  They require 0 < T < 2^32 (t0 in 0 ... 255); the API
+ * handles p == 0, p == 1 and the thresholds that keep or drop everything.
+ *
+ * Every kernel works on elements first ... first + n - 1 of the mask index
+ * space; packed mask bit k (bit k % 8 of byte k / 8) belongs to element
+ * first + k.  The last byte written has its unused high bits zero.
+ * In-place (y == x) is allowed.
+ */
+#ifndef DROPOUT_KERNELS_H
+#define DROPOUT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../mask.h"
+
+typedef struct dropout_kernels {
+    const char *isa; /* "scalar", "avx2", "avx512", "neon" */
+
+    /* mask[0 ... ceil(n/8) - 1] = packed keep bits */
+    void (*mask)(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask);
+
+    /* y = keep ? x * s : +0.0, and the packed mask when mask != NULL.
+     * Backward regenerating the mask is this same kernel on (dy, dx). */
+    void (*forward_f32)(const mask_stream *ms, uint64_t first, size_t n, float s,
+                        const float *x, float *y, uint8_t *mask);
+    void (*forward_f64)(const mask_stream *ms, uint64_t first, size_t n, double s,
+                        const double *x, double *y, uint8_t *mask);
+
+    /* dx = bit k of mask ? dy * s : +0.0 (backward from a packed mask) */
+    void (*apply_mask_f32)(size_t n, float s, const uint8_t *mask,
+                           const float *dy, float *dx);
+    void (*apply_mask_f64)(size_t n, double s, const uint8_t *mask,
+                           const double *dy, double *dx);
+} dropout_kernels;
+
+extern const dropout_kernels dropout_kernels_scalar;
+
+/* The table in use (dispatch.c): chosen once, thread-safely. */
+const dropout_kernels *dropout_kernels_active(void);
+
+#endif /* DROPOUT_KERNELS_H */

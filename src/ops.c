@@ -1,0 +1,294 @@
+/*
+ * ops.c — the explicit operations of the public API (tier 2 and 4).
+ *
+ * Data flows one way: validate everything here (nothing below re-validates),
+ * handle the thresholds that need no random numbers, then split the call over
+ * threads (parallel.c) and run the active kernel table on each chunk.
+ */
+#include <string.h>
+
+#include "dropout.h"
+#include "kernels/kernels.h"
+#include "mask.h"
+#include "parallel.h"
+
+size_t dropout_mask_bytes(size_t n)
+{
+    return DROPOUT_MASK_BYTES(n);
+}
+
+uint64_t dropout_keep_threshold(double p)
+{
+    if (!(p >= 0.0 && p <= 1.0))
+        return 0;
+    return mask_keep_threshold(p);
+}
+
+int dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, double p)
+{
+    if (!(p >= 0.0 && p <= 1.0))
+        return 0;
+    mask_stream ms = mask_stream_make(seed, stream, p);
+    return mask_keep_one(&ms, index);
+}
+
+void dropout_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
+{
+    if (counter == NULL || key == NULL || out == NULL)
+        return;
+    uint32_t result[4];
+    philox4x32_10(counter, key, result);
+    memcpy(out, result, sizeof result);
+}
+
+/* ---- validation ---------------------------------------------------------- */
+
+static int valid_p(double p)
+{
+    return p >= 0.0 && p <= 1.0; /* false for NaN */
+}
+
+static int check_params(const dropout_params *params, size_t n)
+{
+    if (params == NULL)
+        return DROPOUT_ERROR_NULL_POINTER;
+    if (!valid_p(params->p))
+        return DROPOUT_ERROR_INVALID_P;
+    if (params->mode != DROPOUT_TRAIN && params->mode != DROPOUT_EVAL)
+        return DROPOUT_ERROR_INVALID_MODE;
+    if (n > 0 && n - 1 > UINT64_MAX - params->first)
+        return DROPOUT_ERROR_RANGE;
+    return DROPOUT_OK;
+}
+
+/* Input and output must be the same buffer or disjoint. */
+static int check_buffers(const void *in, const void *out, size_t n, size_t elem_size)
+{
+    if (n == 0)
+        return DROPOUT_OK;
+    if (in == NULL || out == NULL)
+        return DROPOUT_ERROR_NULL_POINTER;
+    if (n > SIZE_MAX / elem_size)
+        return DROPOUT_ERROR_INVALID_ARGUMENT;
+    uintptr_t a = (uintptr_t)in, b = (uintptr_t)out, bytes = n * elem_size;
+    if (a != b && a < b + bytes && b < a + bytes)
+        return DROPOUT_ERROR_OVERLAP;
+    return DROPOUT_OK;
+}
+
+static int check_mask(const void *mask, size_t mask_size, size_t n)
+{
+    if (n == 0)
+        return DROPOUT_OK;
+    if (mask == NULL)
+        return DROPOUT_ERROR_NULL_POINTER;
+    if (mask_size < DROPOUT_MASK_BYTES(n))
+        return DROPOUT_ERROR_MASK_TOO_SMALL;
+    return DROPOUT_OK;
+}
+
+/* ---- running a kernel over the thread split ------------------------------ */
+
+typedef enum op_kind { OP_MASK, OP_FORWARD_F32, OP_FORWARD_F64, OP_APPLY_F32, OP_APPLY_F64 } op_kind;
+
+typedef struct op_call {
+    const dropout_kernels *kernels;
+    op_kind kind;
+    mask_stream ms;
+    uint64_t first;
+    double scale;          /* s, rounded to the element type by the kernel call */
+    const void *in;        /* x or dy                                           */
+    void *out;             /* y or dx                                           */
+    uint8_t *mask_out;     /* may be NULL                                       */
+    const uint8_t *mask_in;
+} op_call;
+
+/* Elements [begin, end) of the call; begin is a multiple of 8, so the chunk's
+ * mask starts at byte begin / 8. */
+static void op_chunk(void *ctx, size_t begin, size_t end)
+{
+    const op_call *c = ctx;
+    const dropout_kernels *k = c->kernels;
+    size_t n = end - begin;
+    uint8_t *mask_out = c->mask_out ? c->mask_out + begin / 8 : NULL;
+    switch (c->kind) {
+    case OP_MASK:
+        k->mask(&c->ms, c->first + begin, n, mask_out);
+        break;
+    case OP_FORWARD_F32:
+        k->forward_f32(&c->ms, c->first + begin, n, (float)c->scale,
+                       (const float *)c->in + begin, (float *)c->out + begin, mask_out);
+        break;
+    case OP_FORWARD_F64:
+        k->forward_f64(&c->ms, c->first + begin, n, c->scale,
+                       (const double *)c->in + begin, (double *)c->out + begin, mask_out);
+        break;
+    case OP_APPLY_F32:
+        k->apply_mask_f32(n, (float)c->scale, c->mask_in + begin / 8,
+                          (const float *)c->in + begin, (float *)c->out + begin);
+        break;
+    case OP_APPLY_F64:
+        k->apply_mask_f64(n, c->scale, c->mask_in + begin / 8,
+                          (const double *)c->in + begin, (double *)c->out + begin);
+        break;
+    }
+}
+
+static void run_op(op_call *c, size_t n)
+{
+    c->kernels = dropout_kernels_active();
+    parallel_run(n, op_chunk, c);
+}
+
+/* ceil(n/8) bytes of `fill`, unused high bits of the last byte zero. */
+static void fill_mask(uint8_t *mask, size_t n, uint8_t fill)
+{
+    size_t bytes = DROPOUT_MASK_BYTES(n);
+    memset(mask, fill, bytes);
+    if (n % 8)
+        mask[bytes - 1] &= (uint8_t)((1u << (n % 8)) - 1u);
+}
+
+/* ---- forward and regenerating backward ----------------------------------- */
+
+/* The one training path for both dtypes: forward of x, or backward of dy
+ * regenerating the forward's mask (mask == NULL). */
+static void forward_train(const dropout_params *params, op_kind kind, size_t elem_size,
+                          void *y, const void *x, size_t n, uint8_t *mask)
+{
+    const double p = params->p;
+    const double s = 1.0 / (1.0 - p);
+    const uint64_t threshold = mask_keep_threshold(p);
+    if (threshold == MASK_THRESHOLD_ALL) { /* keeps everything, draws nothing */
+        if (mask)
+            fill_mask(mask, n, 0xFF);
+        if (p == 0.0) {
+            if (y != x)
+                memcpy(y, x, n * elem_size);
+        } else if (kind == OP_FORWARD_F32) {
+            const float s32 = (float)s;
+            for (size_t k = 0; k < n; k++)
+                ((float *)y)[k] = ((const float *)x)[k] * s32;
+        } else {
+            for (size_t k = 0; k < n; k++)
+                ((double *)y)[k] = ((const double *)x)[k] * s;
+        }
+        return;
+    }
+    if (threshold == 0) { /* drops everything: +0.0, no NaN or Inf */
+        if (mask)
+            fill_mask(mask, n, 0x00);
+        memset(y, 0, n * elem_size);
+        return;
+    }
+    op_call c = {.kind = kind, .ms = mask_stream_make(params->seed, params->stream, p),
+                 .first = params->first, .scale = s, .in = x, .out = y, .mask_out = mask};
+    run_op(&c, n);
+}
+
+static int forward_any(const dropout_params *params, op_kind kind, size_t elem_size,
+                       void *y, const void *x, size_t n, uint8_t *mask, size_t mask_size)
+{
+    int status = check_params(params, n);
+    if (status == DROPOUT_OK)
+        status = check_buffers(x, y, n, elem_size);
+    if (status == DROPOUT_OK && mask != NULL && params->mode == DROPOUT_TRAIN)
+        status = check_mask(mask, mask_size, n);
+    if (status != DROPOUT_OK || n == 0)
+        return status;
+    if (params->mode == DROPOUT_EVAL) {
+        if (y != x)
+            memcpy(y, x, n * elem_size);
+        return DROPOUT_OK;
+    }
+    forward_train(params, kind, elem_size, y, x, n, mask);
+    return DROPOUT_OK;
+}
+
+int dropout_forward_f32(const dropout_params *params, float *y, const float *x, size_t n,
+                        uint8_t *mask, size_t mask_size)
+{
+    return forward_any(params, OP_FORWARD_F32, sizeof(float), y, x, n, mask, mask_size);
+}
+
+int dropout_forward_f64(const dropout_params *params, double *y, const double *x, size_t n,
+                        uint8_t *mask, size_t mask_size)
+{
+    return forward_any(params, OP_FORWARD_F64, sizeof(double), y, x, n, mask, mask_size);
+}
+
+int dropout_backward_regen_f32(const dropout_params *params, float *dx, const float *dy,
+                               size_t n)
+{
+    return forward_any(params, OP_FORWARD_F32, sizeof(float), dx, dy, n, NULL, 0);
+}
+
+int dropout_backward_regen_f64(const dropout_params *params, double *dx, const double *dy,
+                               size_t n)
+{
+    return forward_any(params, OP_FORWARD_F64, sizeof(double), dx, dy, n, NULL, 0);
+}
+
+/* ---- backward from a packed mask ----------------------------------------- */
+
+static int backward_mask_any(const dropout_params *params, op_kind kind, size_t elem_size,
+                             void *dx, const void *dy, size_t n, const uint8_t *mask,
+                             size_t mask_size)
+{
+    int status = check_params(params, n);
+    if (status == DROPOUT_OK)
+        status = check_buffers(dy, dx, n, elem_size);
+    if (status == DROPOUT_OK && params->mode == DROPOUT_TRAIN)
+        status = check_mask(mask, mask_size, n);
+    if (status != DROPOUT_OK || n == 0)
+        return status;
+    const double p = params->p;
+    if (params->mode == DROPOUT_EVAL || p == 0.0) {
+        if (dx != dy)
+            memcpy(dx, dy, n * elem_size);
+        return DROPOUT_OK;
+    }
+    if (mask_keep_threshold(p) == 0) {
+        memset(dx, 0, n * elem_size);
+        return DROPOUT_OK;
+    }
+    op_call c = {.kind = kind, .scale = 1.0 / (1.0 - p), .in = dy, .out = dx, .mask_in = mask};
+    run_op(&c, n);
+    return DROPOUT_OK;
+}
+
+int dropout_backward_mask_f32(const dropout_params *params, float *dx, const float *dy,
+                              size_t n, const uint8_t *mask, size_t mask_size)
+{
+    return backward_mask_any(params, OP_APPLY_F32, sizeof(float), dx, dy, n, mask, mask_size);
+}
+
+int dropout_backward_mask_f64(const dropout_params *params, double *dx, const double *dy,
+                              size_t n, const uint8_t *mask, size_t mask_size)
+{
+    return backward_mask_any(params, OP_APPLY_F64, sizeof(double), dx, dy, n, mask, mask_size);
+}
+
+/* ---- mask export ---------------------------------------------------------- */
+
+int dropout_mask(const dropout_params *params, uint8_t *mask, size_t mask_size, size_t n)
+{
+    if (params == NULL)
+        return DROPOUT_ERROR_NULL_POINTER;
+    dropout_params train = *params;
+    train.mode = DROPOUT_TRAIN; /* the mode is ignored here */
+    int status = check_params(&train, n);
+    if (status == DROPOUT_OK)
+        status = check_mask(mask, mask_size, n);
+    if (status != DROPOUT_OK || n == 0)
+        return status;
+    const uint64_t threshold = mask_keep_threshold(params->p);
+    if (threshold == MASK_THRESHOLD_ALL || threshold == 0) {
+        fill_mask(mask, n, threshold ? 0xFF : 0x00);
+        return DROPOUT_OK;
+    }
+    op_call c = {.kind = OP_MASK, .ms = mask_stream_make(params->seed, params->stream, params->p),
+                 .first = params->first, .mask_out = mask};
+    run_op(&c, n);
+    return DROPOUT_OK;
+}
