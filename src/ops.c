@@ -11,6 +11,7 @@
 #include "kernels/kernels.h"
 #include "mask.h"
 #include "parallel.h"
+#include "validate.h"
 
 size_t dropout_mask_bytes(size_t n)
 {
@@ -39,52 +40,6 @@ void dropout_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uin
     uint32_t result[4];
     philox4x32_10(counter, key, result);
     memcpy(out, result, sizeof result);
-}
-
-/* ---- validation ---------------------------------------------------------- */
-
-static int valid_p(double p)
-{
-    return p >= 0.0 && p <= 1.0; /* false for NaN */
-}
-
-static int check_params(const dropout_params *params, size_t n)
-{
-    if (params == NULL)
-        return DROPOUT_ERROR_NULL_POINTER;
-    if (!valid_p(params->p))
-        return DROPOUT_ERROR_INVALID_P;
-    if (params->mode != DROPOUT_TRAIN && params->mode != DROPOUT_EVAL)
-        return DROPOUT_ERROR_INVALID_MODE;
-    if (n > 0 && n - 1 > UINT64_MAX - params->first)
-        return DROPOUT_ERROR_RANGE;
-    return DROPOUT_OK;
-}
-
-/* Input and output must be the same buffer or disjoint. */
-static int check_buffers(const void *in, const void *out, size_t n, size_t elem_size)
-{
-    if (n == 0)
-        return DROPOUT_OK;
-    if (in == NULL || out == NULL)
-        return DROPOUT_ERROR_NULL_POINTER;
-    if (n > SIZE_MAX / elem_size)
-        return DROPOUT_ERROR_INVALID_ARGUMENT;
-    uintptr_t a = (uintptr_t)in, b = (uintptr_t)out, bytes = n * elem_size;
-    if (a != b && a < b + bytes && b < a + bytes)
-        return DROPOUT_ERROR_OVERLAP;
-    return DROPOUT_OK;
-}
-
-static int check_mask(const void *mask, size_t mask_size, size_t n)
-{
-    if (n == 0)
-        return DROPOUT_OK;
-    if (mask == NULL)
-        return DROPOUT_ERROR_NULL_POINTER;
-    if (mask_size < DROPOUT_MASK_BYTES(n))
-        return DROPOUT_ERROR_MASK_TOO_SMALL;
-    return DROPOUT_OK;
 }
 
 /* ---- running a kernel over the thread split ------------------------------ */
@@ -138,15 +93,6 @@ static void run_op(op_call *c, size_t n)
 {
     c->kernels = dropout_kernels_active();
     parallel_run(n, op_chunk, c);
-}
-
-/* ceil(n/8) bytes of `fill`, unused high bits of the last byte zero. */
-static void fill_mask(uint8_t *mask, size_t n, uint8_t fill)
-{
-    size_t bytes = DROPOUT_MASK_BYTES(n);
-    memset(mask, fill, bytes);
-    if (n % 8)
-        mask[bytes - 1] &= (uint8_t)((1u << (n % 8)) - 1u);
 }
 
 /* ---- forward and regenerating backward ----------------------------------- */
