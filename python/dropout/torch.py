@@ -1,0 +1,199 @@
+"""
+dropout.torch — a drop-in for torch.nn.Dropout and F.dropout on CPU tensors.
+
+    import dropout.torch
+    layer = dropout.torch.Dropout(0.5)          # instead of torch.nn.Dropout(0.5)
+    y = dropout.torch.dropout(x, 0.5, training=True)
+
+What differs from torch.nn.Dropout is what is kept for backward and where the
+random bits come from:
+  * backward keeps two integers, (seed, stream), and regenerates the mask from
+    them; no float or bool mask is stored between forward and backward;
+  * the mask is mask stream v1 of docs/SPEC.md: element k of the flattened
+    (row-major) tensor is dropped or kept by (seed, stream, k, p) alone, the
+    same for every thread count, CPU and dtype.
+
+How seed and stream are chosen (for reproducibility under torch.manual_seed):
+  * dropout(x, p, training, seed=None): seed = torch.initial_seed(), and each
+    training call draws stream = one torch.randint(-2**63, 2**63 - 1, ()) from
+    torch's default CPU generator, taken modulo 2**64.  After
+    torch.manual_seed(s) the same sequence of calls gives the same masks (and
+    the default generator advances by one draw per call).
+  * dropout(x, p, training, seed=S): seed S, stream 0 unless stream= is given;
+    nothing is drawn from torch.  The same call gives the same mask.
+  * Dropout(p) (seed=None): every training forward draws as the functional form.
+  * Dropout(p, seed=S): like the C module object dropout_layer: training
+    forwards use streams 0, 1, 2, ... (the attribute next_stream counts them).
+    Saving and restoring (seed, next_stream) reproduces the masks.
+  In every case the module records last_seed and last_stream of its most
+  recent training forward; dropout.mask(x.numel(), p, seed=last_seed,
+  stream=last_stream) is then that forward's packed keep mask.
+
+Tensors: CPU, float32 or float64 (float16/bfloat16 when the loaded library has
+them).  Contiguous tensors are passed by pointer (zero copy); other layouts are
+made contiguous first (the mask index is still the row-major element index).
+"""
+import ctypes
+
+import torch  # the real PyTorch: absolute import, not this module
+
+from dropout import _arguments, _library
+
+_U64_MASK = (1 << 64) - 1
+
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64",
+           torch.float16: "f16", torch.bfloat16: "bf16"}
+
+
+def supported_dtypes():
+    """The torch dtypes this build of the library accepts."""
+    return tuple(d for d, s in _SUFFIX.items() if s in _library.KERNELS)
+
+
+def _kernels(tensor, name):
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError("%s must be a torch.Tensor, not %s" % (name, type(tensor).__name__))
+    if tensor.device.type != "cpu":
+        raise TypeError("%s is on %s; dropout.torch handles CPU tensors only" % (name, tensor.device))
+    if tensor.layout != torch.strided:
+        raise TypeError("%s has layout %s; only dense (strided) tensors are supported"
+                        % (name, tensor.layout))
+    suffix = _SUFFIX.get(tensor.dtype)
+    if suffix is None or suffix not in _library.KERNELS:
+        raise TypeError("%s has dtype %s; supported: %s" % (
+            name, tensor.dtype, ", ".join(str(d) for d in supported_dtypes())))
+    return _library.KERNELS[suffix]
+
+
+def _pointer(tensor):
+    return tensor.data_ptr() if tensor.numel() else None
+
+
+def _apply(kernels, params, out, source, regenerate):
+    """out = dropout of `source` (both contiguous, same size) under params."""
+    call = kernels.backward_regen if regenerate else kernels.forward
+    extra = () if regenerate else (None, 0)
+    status = call(ctypes.byref(params), _pointer(out), _pointer(source), source.numel(), *extra)
+    _library.check(status, "dropout.torch.dropout")
+
+
+def _forward(x, params, inplace):
+    """y = dropout(x), written into x itself if inplace.  No autograd here."""
+    kernels = _kernels(x, "input")
+    if x.is_contiguous():
+        y = x if inplace else torch.empty(x.shape, dtype=x.dtype)
+        _apply(kernels, params, y, x, regenerate=False)
+        return y
+    # Any other layout: run on a row-major copy, so the mask index of an
+    # element is its row-major index whatever the strides.
+    y = x.contiguous()
+    _apply(kernels, params, y, y, regenerate=False)
+    return x.copy_(y) if inplace else y
+
+
+def _backward(dy, params):
+    """dx = keep ? dy * s : 0 with the forward's mask regenerated."""
+    kernels = _kernels(dy, "grad_output")
+    dy = dy.contiguous()  # e.g. the stride-0 gradient of a sum()
+    dx = torch.empty(dy.shape, dtype=dy.dtype)
+    _apply(kernels, params, dx, dy, regenerate=True)
+    return dx
+
+
+class DropoutFunction(torch.autograd.Function):
+    """Autograd node of dropout: saves (p, seed, stream), not a mask."""
+
+    @staticmethod
+    def forward(ctx, x, p, seed, stream, inplace):
+        ctx.rng = (p, seed, stream)
+        if inplace:
+            ctx.mark_dirty(x)
+        return _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), inplace)
+
+    @staticmethod
+    def backward(ctx, dy):
+        p, seed, stream = ctx.rng
+        if torch.is_grad_enabled():
+            # create_graph=True: the gradient is itself dropout of dy with the
+            # same mask, so build it as a differentiable node (double backward).
+            dx = DropoutFunction.apply(dy.contiguous(), p, seed, stream, False)
+        else:
+            dx = _backward(dy, _library.Params(p, seed, stream, 0, _library.TRAIN))
+        return dx, None, None, None, None
+
+
+def _drawn_stream():
+    """One 64-bit draw from torch's default CPU generator."""
+    return torch.randint(-(1 << 63), (1 << 63) - 1, ()).item() & _U64_MASK
+
+
+def _u64(value, name):
+    if isinstance(value, bool):
+        raise TypeError("%s must be an integer, not bool (pass inplace= by keyword: "
+                        "dropout(x, p, training, inplace=True))" % name)
+    return _arguments.u64(value, name)
+
+
+def _run(x, p, training, seed, stream, inplace):
+    """The one path of the functional form and the module; returns
+    (y, seed, stream) with the seed and stream actually used (None in eval)."""
+    p = _arguments.check_p(p)  # ValueError for p outside [0, 1], in eval too
+    _kernels(x, "input")
+    if not training:
+        return x, None, None  # the identity, as F.dropout(training=False)
+    if torch.is_grad_enabled() and x.requires_grad or inplace:
+        # Autograd needs the node; in-place needs it too, so that x's version
+        # counter moves and a stale saved x is caught, as with nn.Dropout.
+        y = DropoutFunction.apply(x, p, seed, stream, bool(inplace))
+    else:
+        y = _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), False)
+    return y, seed, stream
+
+
+def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=False):
+    """Functional dropout, like torch.nn.functional.dropout.
+
+    seed=None: seed = torch.initial_seed() and one stream drawn from torch's
+    default generator per training call.  seed given: stream defaults to 0.
+    """
+    if seed is None:
+        seed = torch.initial_seed()
+        if stream is None and training:
+            stream = _drawn_stream()
+    seed = _u64(seed, "seed")
+    stream = 0 if stream is None else _u64(stream, "stream")
+    return _run(input, p, training, seed, stream, inplace)[0]
+
+
+class Dropout(torch.nn.Module):
+    """Drop-in for torch.nn.Dropout(p, inplace) on CPU tensors.
+
+    seed=None: each training forward uses seed torch.initial_seed() and a
+    stream drawn from torch's default generator.  seed=S: training forwards
+    use (S, next_stream) and increment next_stream, like dropout_layer in C.
+    """
+
+    def __init__(self, p=0.5, inplace=False, seed=None):
+        super().__init__()
+        self.p = _arguments.check_p(p)
+        self.inplace = inplace
+        self.seed = None if seed is None else _u64(seed, "seed")
+        self.next_stream = 0
+        self.last_seed = None
+        self.last_stream = None
+
+    def forward(self, input):
+        if not self.training:
+            return _run(input, self.p, False, None, None, self.inplace)[0]
+        if self.seed is None:
+            seed, stream = torch.initial_seed(), _drawn_stream()
+        else:
+            seed, stream = self.seed, self.next_stream
+        y, self.last_seed, self.last_stream = _run(input, self.p, True, seed, stream, self.inplace)
+        if self.seed is not None:
+            self.next_stream = (self.next_stream + 1) & _U64_MASK
+        return y
+
+    def extra_repr(self):
+        text = "p={}, inplace={}".format(self.p, self.inplace)
+        return text if self.seed is None else text + ", seed={}".format(self.seed)
