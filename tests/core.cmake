@@ -1,0 +1,24 @@
+# The library's own test suite: one small C program per property, each linked
+# against the shared library (so the exported API is what gets tested) and
+# using the public header only.  test_util.h holds the CHECK macros, the PRNG
+# and an independent implementation of mask stream v1.
+
+set(DROPOUT_TESTS_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+
+function(dropout_core_test name)
+  add_executable(${name} ${DROPOUT_TESTS_DIR}/${name}.c)
+  target_link_libraries(${name} PRIVATE dropout::dropout m)
+  target_compile_options(${name} PRIVATE ${DROPOUT_WARNINGS})
+  if(DROPOUT_SANITIZE)
+    # Statistical tests scale their sample sizes down (bounds scale with them).
+    target_compile_definitions(${name} PRIVATE DROPOUT_TEST_SANITIZE=1)
+  endif()
+  add_test(NAME ${name} COMMAND ${name} ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS core)
+endfunction()
+
+dropout_core_test(test_philox_kat ${DROPOUT_TESTS_DIR}/data/philox4x32_10_kat.txt)
+target_compile_definitions(test_philox_kat PRIVATE
+  DROPOUT_KAT_FILE="${DROPOUT_TESTS_DIR}/data/philox4x32_10_kat.txt")
+dropout_core_test(test_mask_vectors)
+dropout_core_test(test_rules)
