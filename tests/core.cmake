@@ -22,3 +22,6 @@ target_compile_definitions(test_philox_kat PRIVATE
   DROPOUT_KAT_FILE="${DROPOUT_TESTS_DIR}/data/philox4x32_10_kat.txt")
 dropout_core_test(test_mask_vectors)
 dropout_core_test(test_rules)
+dropout_core_test(test_slices)
+dropout_core_test(test_backward)
+dropout_core_test(test_layer)
