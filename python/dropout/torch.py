@@ -84,11 +84,25 @@ def _forward(x, params, inplace):
         y = x if inplace else torch.empty(x.shape, dtype=x.dtype)
         _apply(kernels, params, y, x, regenerate=False)
         return y
-    # Any other layout: run on a row-major copy, so the mask index of an
-    # element is its row-major index whatever the strides.
+    # Any other layout: run on a row-major copy, so that the mask index of an
+    # element is its row-major index whatever the strides.  The result then
+    # goes back into x (in place) or into a dense tensor whose dimensions are
+    # in x's memory order (channels_last stays channels_last), as PyTorch's
+    # own element-wise operators lay out their outputs.
     y = x.contiguous()
     _apply(kernels, params, y, y, regenerate=False)
-    return x.copy_(y) if inplace else y
+    if inplace:
+        return x.copy_(y)
+    out = _empty_in_memory_order(x)
+    return y if out.is_contiguous() else out.copy_(y)
+
+
+def _empty_in_memory_order(x):
+    """A dense tensor shaped like x whose dimensions are laid out in the order
+    of x's strides (largest first; broadcast dimensions outermost)."""
+    order = sorted(range(x.dim()), key=lambda d: (x.stride(d) != 0, -x.stride(d), d))
+    base = torch.empty([x.shape[d] for d in order], dtype=x.dtype)
+    return base.permute([order.index(d) for d in range(x.dim())])
 
 
 def _backward(dy, params):
@@ -145,6 +159,8 @@ def _run(x, p, training, seed, stream, inplace):
         # Autograd needs the node; in-place needs it too, so that x's version
         # counter moves and a stale saved x is caught, as with nn.Dropout.
         y = DropoutFunction.apply(x, p, seed, stream, bool(inplace))
+        if inplace:
+            y = x  # apply() returns an alias of x when x needs no gradient
     else:
         y = _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), False)
     return y, seed, stream
