@@ -81,7 +81,9 @@ typedef enum dropout_status {
     DROPOUT_ERROR_INVALID_ARGUMENT = 6, /* any other bad argument             */
     DROPOUT_ERROR_UNSUPPORTED_ISA = 7,  /* ISA unknown or not on this CPU     */
     DROPOUT_ERROR_BAD_STATE = 8,        /* serialized state corrupt/unknown   */
-    DROPOUT_ERROR_OVERLAP = 9           /* input and output partially overlap */
+    DROPOUT_ERROR_OVERLAP = 9,          /* input and output partially overlap */
+    DROPOUT_ERROR_INVALID_SHAPE = 10,   /* bad dropout_shape or row length    */
+    DROPOUT_ERROR_INVALID_DTYPE = 11    /* dtype is not a dropout_dtype       */
 } dropout_status;
 
 /* A short English sentence for a status code; never NULL (unknown codes get
@@ -216,6 +218,152 @@ DROPOUT_API int dropout_mask(const dropout_params *params, uint8_t *mask,
                              size_t mask_size, size_t n);
 
 /* ===========================================================================
+ * Tier 2b: the dropout family
+ * ===========================================================================
+ * Every member draws its keep bits from the same mask stream v1, so the same
+ * (seed, stream, index, p) gives the same decision in every dtype, shape and
+ * variant (docs/family.md lists each beside its PyTorch / Keras / Flax
+ * equivalent; docs/SPEC.md section 5 defines the gaussian noise).
+ */
+
+/* Element types.  bf16 and f16 are stored as uint16_t bit patterns. */
+typedef enum dropout_dtype {
+    DROPOUT_DTYPE_F32 = 0,
+    DROPOUT_DTYPE_F64 = 1,
+    DROPOUT_DTYPE_BF16 = 2, /* bfloat16: the high half of an f32          */
+    DROPOUT_DTYPE_F16 = 3   /* IEEE binary16                              */
+} dropout_dtype;
+
+/* Bytes per element of a dtype; 0 for an unknown one. */
+DROPOUT_API size_t dropout_dtype_size(int dtype);
+
+/* Conversions, the ones the library itself uses: to bf16/f16 rounds to
+ * nearest-even once (a NaN stays a NaN, quieted), from bf16/f16 is exact. */
+DROPOUT_API uint16_t dropout_bf16_from_f32(float value);
+DROPOUT_API float dropout_f32_from_bf16(uint16_t value);
+DROPOUT_API uint16_t dropout_f16_from_f32(float value);
+DROPOUT_API float dropout_f32_from_f16(uint16_t value);
+
+/* ---- bf16 and f16: the tier 2 operations in half precision -----------------
+ * A kept element is (float)x * s_f32 rounded to nearest-even once, with
+ * s_f32 = (float)(1.0 / (1.0 - p)); a dropped one is +0.0.  The mask is the
+ * f32 mask of the same params, bit for bit; p == 0 copies x bitwise. */
+DROPOUT_API int dropout_forward_bf16(const dropout_params *params, uint16_t *y,
+                                     const uint16_t *x, size_t n,
+                                     uint8_t *mask, size_t mask_size);
+DROPOUT_API int dropout_forward_f16(const dropout_params *params, uint16_t *y,
+                                    const uint16_t *x, size_t n,
+                                    uint8_t *mask, size_t mask_size);
+DROPOUT_API int dropout_backward_mask_bf16(const dropout_params *params,
+                                           uint16_t *dx, const uint16_t *dy,
+                                           size_t n, const uint8_t *mask,
+                                           size_t mask_size);
+DROPOUT_API int dropout_backward_mask_f16(const dropout_params *params,
+                                          uint16_t *dx, const uint16_t *dy,
+                                          size_t n, const uint8_t *mask,
+                                          size_t mask_size);
+DROPOUT_API int dropout_backward_regen_bf16(const dropout_params *params,
+                                            uint16_t *dx, const uint16_t *dy,
+                                            size_t n);
+DROPOUT_API int dropout_backward_regen_f16(const dropout_params *params,
+                                           uint16_t *dx, const uint16_t *dy,
+                                           size_t n);
+
+/* ---- shaped dropout: broadcast masks and variants --------------------------
+ * A row-major tensor (last dimension fastest) of up to DROPOUT_MAX_DIMS
+ * dimensions, and the set of dimensions along which the mask is shared
+ * (TensorFlow's noise_shape, Flax's broadcast_dims).  The mask has the
+ * tensor's shape with those dimensions collapsed to size 1; an element's mask
+ * index is params->first plus its flat index in that mask shape.
+ *
+ *   channel dropout, (N, C, L...):  broadcast = every dim from 2 on
+ *                                   (PyTorch Dropout1d/2d/3d)
+ *   drop path, (N, ...):            broadcast = every dim but 0
+ *   time-locked RNN dropout, (T, N, H): broadcast = dim 0
+ */
+#define DROPOUT_MAX_DIMS 8
+typedef struct dropout_shape {
+    size_t ndim;                   /* 1 ... DROPOUT_MAX_DIMS                  */
+    size_t dims[DROPOUT_MAX_DIMS]; /* sizes, dims[ndim - 1] fastest           */
+    uint32_t broadcast;            /* bit d set: the mask is shared along d   */
+} dropout_shape;
+
+/* Bit d of dropout_shape.broadcast. */
+#define DROPOUT_BROADCAST_DIM(d) ((uint32_t)1 << (d))
+
+/* Elements of the tensor / of its mask (product of the non-broadcast
+ * dimensions).  0 for an invalid shape (see dropout_shape_check). */
+DROPOUT_API size_t dropout_shape_elements(const dropout_shape *shape);
+DROPOUT_API size_t dropout_shape_mask_elements(const dropout_shape *shape);
+/* DROPOUT_OK, or DROPOUT_ERROR_INVALID_SHAPE when ndim is 0 or above
+ * DROPOUT_MAX_DIMS, a broadcast bit names a dimension >= ndim, or the element
+ * count overflows size_t.  Dimensions of size 0 are valid (nothing to do). */
+DROPOUT_API int dropout_shape_check(const dropout_shape *shape);
+
+/* What a kept / dropped element becomes (docs/family.md has the derivations). */
+typedef enum dropout_variant {
+    /* inverted dropout: keep ? x * s : +0.0, s = 1 / (1 - p) */
+    DROPOUT_VARIANT_STANDARD = 0,
+    /* alpha dropout for SELU networks (PyTorch AlphaDropout; with channel
+     * broadcast, FeatureAlphaDropout): keep ? a * x + b : a * alpha' + b,
+     * alpha' = -1.7580993408473766, a = ((1 - p)(1 + p alpha'^2))^-1/2,
+     * b = -a alpha' p.  Keeps mean 0 and variance 1 of standard-normal x.
+     * Backward: keep ? dy * a : +0.0.  p == 1 gives +0.0 everywhere. */
+    DROPOUT_VARIANT_ALPHA = 1,
+    /* gaussian dropout (Keras GaussianDropout): y = x * noise,
+     * noise = 1 + sqrt(p / (1 - p)) z, z standard normal from the
+     * deterministic transform of docs/SPEC.md section 5.  No keep bits, so no
+     * mask: forward takes mask == NULL, backward is regenerating only
+     * (dx = dy * noise).  Needs p < 1. */
+    DROPOUT_VARIANT_GAUSSIAN = 2
+} dropout_variant;
+
+/* y = variant(x) over `shape`, for any dtype; `mask`, if not NULL, receives
+ * the packed mask of the mask shape (dropout_shape_mask_elements bits).
+ * Evaluation mode and p == 0 copy x bitwise.  y == x is allowed. */
+DROPOUT_API int dropout_shaped_forward(const dropout_params *params, int variant,
+                                       int dtype, const dropout_shape *shape,
+                                       void *y, const void *x,
+                                       uint8_t *mask, size_t mask_size);
+/* dx from dy and the packed mask of the forward (standard and alpha). */
+DROPOUT_API int dropout_shaped_backward_mask(const dropout_params *params,
+                                             int variant, int dtype,
+                                             const dropout_shape *shape,
+                                             void *dx, const void *dy,
+                                             const uint8_t *mask,
+                                             size_t mask_size);
+/* dx from dy, regenerating the forward's mask or noise from params. */
+DROPOUT_API int dropout_shaped_backward_regen(const dropout_params *params,
+                                              int variant, int dtype,
+                                              const dropout_shape *shape,
+                                              void *dx, const void *dy);
+
+/* ---- fused bias + dropout + residual --------------------------------------
+ * y = residual + dropout(x + bias), with x, residual, y of n elements (rows
+ * of d) and bias of d elements, broadcast along the rows.  Bitwise equal to
+ * the three separate steps, each rounded to the dtype: t = x + bias;
+ * u = dropout_forward(t) (same params, mask index = element index);
+ * y = residual + u.  y may be x or residual.
+ *
+ * Backward: dresidual = dy; dx = keep ? dy * s : +0.0; dbias[j] = the sum of
+ * dx[r * d + j] over rows r = 0, 1, ... in that order, accumulated in double
+ * and rounded once to the dtype (for bf16/f16 via f32).  dresidual may be
+ * NULL (it equals dy) or dy itself; dx may be dy. */
+DROPOUT_API int dropout_bias_residual_forward(const dropout_params *params,
+                                              int dtype, void *y,
+                                              const void *x, const void *bias,
+                                              const void *residual, size_t n,
+                                              size_t d, uint8_t *mask,
+                                              size_t mask_size);
+DROPOUT_API int dropout_bias_residual_backward_mask(
+    const dropout_params *params, int dtype, void *dx, void *dbias,
+    void *dresidual, const void *dy, size_t n, size_t d, const uint8_t *mask,
+    size_t mask_size);
+DROPOUT_API int dropout_bias_residual_backward_regen(
+    const dropout_params *params, int dtype, void *dx, void *dbias,
+    void *dresidual, const void *dy, size_t n, size_t d);
+
+/* ===========================================================================
  * Tier 3: runtime control
  * ===========================================================================
  * The kernel variant ("scalar", "avx2", "avx512", "neon") is chosen once,
@@ -228,6 +376,13 @@ DROPOUT_API const char *dropout_isa(void);
  * CPU/OS lacks it (the current choice is then unchanged).  NULL or "auto"
  * re-selects the best available. */
 DROPOUT_API int dropout_set_isa(const char *name);
+/* What became of the environment variable DROPOUT_ISA (read once, at the
+ * first call that needs a kernel): DROPOUT_OK if it is unset, empty, "auto"
+ * or a variant this machine runs; DROPOUT_ERROR_UNSUPPORTED_ISA if it names
+ * an unknown variant or one the CPU/OS lacks.  In that case the library,
+ * which never prints or aborts, runs the best available variant; programs
+ * should check this and report the error (the dropout CLI does). */
+DROPOUT_API int dropout_isa_status(void);
 
 /* Threads used for large n (results are bit-identical for any count).
  * 0 means "all cores"; the initial value comes from DROPOUT_THREADS if set,

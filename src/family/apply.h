@@ -1,0 +1,43 @@
+/*
+ * apply.h — the family's apply loops: packed keep bits in, elements out.
+ *
+ * The mask itself always comes from the kernel table's `mask` op (so every
+ * dtype and shape shares f32's mask); these loops only turn bits into
+ * elements.  apply_scalar.c is the reference; apply_avx2.c and
+ * apply_avx512.c must give the same bits (tests/family/test_family_isa.c).
+ *
+ * Bit k % 8 of bits[k / 8] belongs to element k.  In-place (y == x) is allowed.
+ */
+#ifndef DROPOUT_FAMILY_APPLY_H
+#define DROPOUT_FAMILY_APPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct family_apply {
+    const char *isa; /* "scalar", "avx2", "avx512" */
+
+    /* y = keep ? round((float)x * s) : +0.0 (round: to bf16 / f16, once) */
+    void (*scale_bf16)(size_t n, float s, const uint8_t *bits, const uint16_t *x,
+                       uint16_t *y);
+    void (*scale_f16)(size_t n, float s, const uint8_t *bits, const uint16_t *x,
+                      uint16_t *y);
+
+    /* y = residual + (keep ? (x + bias) * s : +0.0), in f32, one rounding per
+     * operation, in this order; bias[k] belongs to element k. */
+    void (*bias_residual_f32)(size_t n, float s, const uint8_t *bits, const float *x,
+                              const float *bias, const float *residual, float *y);
+} family_apply;
+
+extern const family_apply family_apply_scalar;
+extern const family_apply family_apply_avx2;   /* x86-64 builds only */
+extern const family_apply family_apply_avx512; /* x86-64 builds only */
+
+/* The table that matches dropout_isa() and this CPU (cheap; call per op). */
+const family_apply *family_apply_active(void);
+
+/* Every table this build has that this CPU can run, for the tests;
+ * returns how many were written (at most `capacity`). */
+size_t family_apply_available(const family_apply **tables, size_t capacity);
+
+#endif /* DROPOUT_FAMILY_APPLY_H */

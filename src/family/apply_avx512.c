@@ -1,0 +1,82 @@
+/*
+ * apply_avx512.c — the apply loops (apply.h) with AVX-512F, 16 elements per
+ * step, the keep bits used directly as a lane mask.  Built with -mavx512f on
+ * this file only.  Bit-identical to apply_scalar.c: dropped lanes are zeroed
+ * before rounding (+0.0 rounds to 0x0000), bf16 rounding is the integer
+ * recipe of half.h, f16 rounding is vcvtps2ph.  Not vcvtne2ps2bf16: it
+ * flushes f32 subnormals to zero, which the scalar rounding does not.
+ */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include "apply.h"
+
+static inline __mmask16 keep16(const uint8_t *bits, size_t k)
+{
+    return (__mmask16)(bits[k / 8] | (bits[k / 8 + 1] << 8));
+}
+
+static void scale_bf16_avx512(size_t n, float s, const uint8_t *bits, const uint16_t *x,
+                              uint16_t *y)
+{
+    const __m512 sv = _mm512_set1_ps(s);
+    const __m512i one = _mm512_set1_epi32(1), round_bias = _mm512_set1_epi32(0x7FFF);
+    const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000);
+    const __m512i quiet = _mm512_set1_epi32(0x40);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + k)));
+        __m512 v = _mm512_maskz_mul_ps(keep16(bits, k),
+                                       _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)), sv);
+        /* nan ? (b >> 16) | 0x40 : (b + 0x7FFF + ((b >> 16) & 1)) >> 16 */
+        __m512i b = _mm512_castps_si512(v);
+        __m512i high = _mm512_srli_epi32(b, 16);
+        __m512i rounded = _mm512_srli_epi32(
+            _mm512_add_epi32(b, _mm512_add_epi32(round_bias, _mm512_and_si512(high, one))), 16);
+        __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(b, abs_mask), inf);
+        rounded = _mm512_mask_or_epi32(rounded, nan, high, quiet);
+        _mm256_storeu_si256((__m256i *)(y + k), _mm512_cvtepi32_epi16(rounded));
+    }
+    if (k < n)
+        family_apply_scalar.scale_bf16(n - k, s, bits + k / 8, x + k, y + k);
+}
+
+static void scale_f16_avx512(size_t n, float s, const uint8_t *bits, const uint16_t *x,
+                             uint16_t *y)
+{
+    const __m512 sv = _mm512_set1_ps(s);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + k)));
+        v = _mm512_maskz_mul_ps(keep16(bits, k), v, sv);
+        _mm256_storeu_si256((__m256i *)(y + k),
+                            _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    if (k < n)
+        family_apply_scalar.scale_f16(n - k, s, bits + k / 8, x + k, y + k);
+}
+
+static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, const float *x,
+                                     const float *bias, const float *residual, float *y)
+{
+    const __m512 sv = _mm512_set1_ps(s);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
+        __m512 u = _mm512_maskz_mul_ps(keep16(bits, k), t, sv);
+        _mm512_storeu_ps(y + k, _mm512_add_ps(_mm512_loadu_ps(residual + k), u));
+    }
+    if (k < n)
+        family_apply_scalar.bias_residual_f32(n - k, s, bits + k / 8, x + k, bias + k,
+                                              residual + k, y + k);
+}
+
+const family_apply family_apply_avx512 = {
+    .isa = "avx512",
+    .scale_bf16 = scale_bf16_avx512,
+    .scale_f16 = scale_f16_avx512,
+    .bias_residual_f32 = bias_residual_f32_avx512,
+};
+#else
+typedef int family_apply_avx512_unused; /* ISO C wants a declaration */
+#endif

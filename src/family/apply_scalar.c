@@ -1,0 +1,89 @@
+/*
+ * apply_scalar.c — the reference apply loops (see apply.h): SPEC section 1
+ * for bf16/f16, and the fused bias + dropout + residual, one element at a time.
+ */
+#include <string.h>
+
+#include "apply.h"
+#include "dropout.h"
+#include "half.h"
+
+static int bit_at(const uint8_t *bits, size_t k)
+{
+    return (bits[k / 8] >> (k % 8)) & 1u;
+}
+
+static void scale_bf16_scalar(size_t n, float s, const uint8_t *bits, const uint16_t *x,
+                              uint16_t *y)
+{
+    for (size_t k = 0; k < n; k++)
+        y[k] = bit_at(bits, k) ? half_bf16_from_f32(half_f32_from_bf16(x[k]) * s) : 0;
+}
+
+static void scale_f16_scalar(size_t n, float s, const uint8_t *bits, const uint16_t *x,
+                             uint16_t *y)
+{
+    for (size_t k = 0; k < n; k++)
+        y[k] = bit_at(bits, k) ? half_f16_from_f32(half_f32_from_f16(x[k]) * s) : 0;
+}
+
+static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, const float *x,
+                                     const float *bias, const float *residual, float *y)
+{
+    for (size_t k = 0; k < n; k++) {
+        float t = x[k] + bias[k];
+        float u = bit_at(bits, k) ? t * s : 0.0f;
+        y[k] = residual[k] + u;
+    }
+}
+
+const family_apply family_apply_scalar = {
+    .isa = "scalar",
+    .scale_bf16 = scale_bf16_scalar,
+    .scale_f16 = scale_f16_scalar,
+    .bias_residual_f32 = bias_residual_f32_scalar,
+};
+
+/* ---- selection --------------------------------------------------------------
+ * Follows the kernel table's choice (dropout_isa(), which DROPOUT_ISA and
+ * dropout_set_isa() steer), so forcing "scalar" forces these loops too; the
+ * CPU check is repeated because a table may need more than the kernels do
+ * (F16C). */
+
+#if defined(DROPOUT_FAMILY_X86)
+static int cpu_has_avx512(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+
+static int cpu_has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+}
+#endif
+
+const family_apply *family_apply_active(void)
+{
+#if defined(DROPOUT_FAMILY_X86)
+    const char *isa = dropout_isa();
+    if (strcmp(isa, "avx512") == 0 && cpu_has_avx512())
+        return &family_apply_avx512;
+    if ((strcmp(isa, "avx512") == 0 || strcmp(isa, "avx2") == 0) && cpu_has_avx2())
+        return &family_apply_avx2;
+#endif
+    return &family_apply_scalar;
+}
+
+size_t family_apply_available(const family_apply **tables, size_t capacity)
+{
+    size_t count = 0;
+    if (count < capacity)
+        tables[count++] = &family_apply_scalar;
+#if defined(DROPOUT_FAMILY_X86)
+    if (count < capacity && cpu_has_avx2())
+        tables[count++] = &family_apply_avx2;
+    if (count < capacity && cpu_has_avx512())
+        tables[count++] = &family_apply_avx512;
+#endif
+    return count;
+}

@@ -1,0 +1,281 @@
+/*
+ * residual.c — fused y = residual + dropout(x + bias) and its backward.
+ *
+ * One pass instead of three: x, residual and y are each touched once, the
+ * keep bits come from the kernel table's mask op into a stack buffer, and each
+ * element goes through exactly the roundings of the three separate steps
+ * (t = x + bias; u = keep ? t * s : +0.0; y = residual + u, each rounded to
+ * the dtype), so the result is bitwise that of the unfused composition.
+ *
+ * Backward: dresidual = dy, dx = dropout backward of dy, and dbias[j] the
+ * column sum of dx over the rows in row order, in double: a fixed order,
+ * so the bits do not depend on the thread count.
+ */
+#include <string.h>
+
+#include "family.h"
+#include "half.h"
+#include "mask.h"
+#include "parallel.h"
+#include "validate.h"
+
+/* ---- validation -------------------------------------------------------------- */
+
+static int disjoint(const void *a, size_t a_bytes, const void *b, size_t b_bytes)
+{
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    return a == NULL || b == NULL || a_bytes == 0 || b_bytes == 0 || pa + a_bytes <= pb ||
+           pb + b_bytes <= pa;
+}
+
+static int check_rows(int dtype, size_t n, size_t d)
+{
+    if (family_dtype_size(dtype) == 0)
+        return DROPOUT_ERROR_INVALID_DTYPE;
+    if (n > 0 && (d == 0 || n % d != 0))
+        return DROPOUT_ERROR_INVALID_SHAPE;
+    if (n > SIZE_MAX / family_dtype_size(dtype))
+        return DROPOUT_ERROR_INVALID_ARGUMENT;
+    return DROPOUT_OK;
+}
+
+/* ---- forward ------------------------------------------------------------------ */
+
+typedef struct residual_call {
+    family_op op; /* FAMILY_SCALE: s, or 1 when dropout is the identity */
+    size_t d, size;
+    int regen;    /* 1: the mask op; 0: every bit `fill`               */
+    uint8_t fill;
+    mask_stream ms;
+    uint64_t first;
+    const char *x, *bias, *residual;
+    char *y;
+    uint8_t *mask_out;
+} residual_call;
+
+/* n elements of one row piece, bias[k] belonging to element k. */
+static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, const char *x,
+                         const char *bias, const char *residual, char *y)
+{
+    const float s = c->op.scale32;
+    switch (c->op.dtype) {
+    case DROPOUT_DTYPE_F32:
+        c->op.apply->bias_residual_f32(n, s, bits, (const float *)x, (const float *)bias,
+                                       (const float *)residual, (float *)y);
+        break;
+    case DROPOUT_DTYPE_F64: {
+        const double *xd = (const double *)x, *bd = (const double *)bias;
+        const double *rd = (const double *)residual;
+        double *yd = (double *)y;
+        for (size_t k = 0; k < n; k++) {
+            double t = xd[k] + bd[k];
+            double u = (bits[k / 8] >> (k % 8)) & 1u ? t * c->op.scale : 0.0;
+            yd[k] = rd[k] + u;
+        }
+        break;
+    }
+    default: { /* bf16 / f16: each step rounds to the dtype, as separately */
+        const int bf16 = c->op.dtype == DROPOUT_DTYPE_BF16;
+        const uint16_t *xh = (const uint16_t *)x, *bh = (const uint16_t *)bias;
+        const uint16_t *rh = (const uint16_t *)residual;
+        uint16_t *yh = (uint16_t *)y;
+        for (size_t k = 0; k < n; k++) {
+            float xf = bf16 ? half_f32_from_bf16(xh[k]) : half_f32_from_f16(xh[k]);
+            float bf = bf16 ? half_f32_from_bf16(bh[k]) : half_f32_from_f16(bh[k]);
+            float rf = bf16 ? half_f32_from_bf16(rh[k]) : half_f32_from_f16(rh[k]);
+            uint16_t t = bf16 ? half_bf16_from_f32(xf + bf) : half_f16_from_f32(xf + bf);
+            uint16_t u = 0;
+            if ((bits[k / 8] >> (k % 8)) & 1u) {
+                float tf = bf16 ? half_f32_from_bf16(t) : half_f32_from_f16(t);
+                u = bf16 ? half_bf16_from_f32(tf * s) : half_f16_from_f32(tf * s);
+            }
+            float uf = bf16 ? half_f32_from_bf16(u) : half_f32_from_f16(u);
+            yh[k] = bf16 ? half_bf16_from_f32(rf + uf) : half_f16_from_f32(rf + uf);
+        }
+        break;
+    }
+    }
+}
+
+static void residual_chunk(void *ctx, size_t begin, size_t end)
+{
+    const residual_call *c = ctx;
+    const size_t size = c->size;
+    uint8_t bits[FAMILY_PIECE / 8], shifted[FAMILY_PIECE / 8];
+    for (size_t e = begin; e < end; e += FAMILY_PIECE) { /* e % 8 == 0 */
+        size_t piece = end - e < FAMILY_PIECE ? end - e : FAMILY_PIECE;
+        if (c->regen)
+            c->op.kernels->mask(&c->ms, c->first + e, piece, bits);
+        else
+            family_bits_fill(bits, piece, c->fill);
+        if (c->mask_out)
+            memcpy(c->mask_out + e / 8, bits, DROPOUT_MASK_BYTES(piece));
+        /* split at row ends: within a row the bias is contiguous */
+        for (size_t k = 0; k < piece;) {
+            size_t column = (e + k) % c->d;
+            size_t len = c->d - column < piece - k ? c->d - column : piece - k;
+            const uint8_t *row_bits = bits + k / 8;
+            if (k % 8) {
+                family_bits_extract(bits, k, len, shifted);
+                row_bits = shifted;
+            }
+            residual_row(c, len, row_bits, c->x + (e + k) * size, c->bias + column * size,
+                         c->residual + (e + k) * size, c->y + (e + k) * size);
+            k += len;
+        }
+    }
+}
+
+int dropout_bias_residual_forward(const dropout_params *params, int dtype, void *y,
+                                  const void *x, const void *bias, const void *residual,
+                                  size_t n, size_t d, uint8_t *mask, size_t mask_size)
+{
+    int status = check_params(params, n);
+    if (status == DROPOUT_OK)
+        status = check_rows(dtype, n, d);
+    if (status != DROPOUT_OK)
+        return status;
+    const size_t size = family_dtype_size(dtype);
+    status = check_buffers(x, y, n, size);
+    if (status == DROPOUT_OK)
+        status = check_buffers(residual, y, n, size);
+    if (status == DROPOUT_OK && n > 0 && bias == NULL)
+        status = DROPOUT_ERROR_NULL_POINTER;
+    if (status == DROPOUT_OK && !disjoint(bias, n ? d * size : 0, y, n * size))
+        status = DROPOUT_ERROR_OVERLAP;
+    const int train = params->mode == DROPOUT_TRAIN;
+    if (status == DROPOUT_OK && train && mask != NULL)
+        status = check_mask(mask, mask_size, n);
+    if (status != DROPOUT_OK || n == 0)
+        return status;
+
+    residual_call c;
+    memset(&c, 0, sizeof c);
+    c.d = d;
+    c.size = size;
+    c.x = x;
+    c.bias = bias;
+    c.residual = residual;
+    c.y = y;
+    c.first = params->first;
+    c.ms = mask_stream_make(params->seed, params->stream, params->p);
+    const double p = params->p;
+    if (!train || p == 0.0) {
+        /* dropout is the identity: t * 1 is t, bit for bit */
+        family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0, 0.0, 0.0);
+        c.fill = 0xFF;
+    } else {
+        family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0 / (1.0 - p), 0.0, 0.0);
+        c.regen = c.ms.threshold != MASK_THRESHOLD_ALL && c.ms.threshold != 0;
+        c.fill = c.ms.threshold ? 0xFF : 0x00;
+        c.mask_out = mask;
+    }
+    parallel_run(n, residual_chunk, &c);
+    return DROPOUT_OK;
+}
+
+/* ---- backward ----------------------------------------------------------------- */
+
+typedef struct column_sum_call {
+    int dtype;
+    size_t rows, d, size;
+    const char *dx;
+    char *dbias;
+} column_sum_call;
+
+#define COLUMN_BLOCK 256
+
+/* dbias[j] = 0.0 + dx[0][j] + dx[1][j] + ... in double, rows in order. */
+static void column_sum_chunk(void *ctx, size_t begin, size_t end)
+{
+    const column_sum_call *c = ctx;
+    double sum[COLUMN_BLOCK];
+    for (size_t j0 = begin; j0 < end; j0 += COLUMN_BLOCK) {
+        size_t width = end - j0 < COLUMN_BLOCK ? end - j0 : COLUMN_BLOCK;
+        for (size_t j = 0; j < width; j++)
+            sum[j] = 0.0;
+        for (size_t r = 0; r < c->rows; r++) {
+            const char *row = c->dx + (r * c->d + j0) * c->size;
+            switch (c->dtype) {
+            case DROPOUT_DTYPE_F32:
+                for (size_t j = 0; j < width; j++)
+                    sum[j] += (double)((const float *)row)[j];
+                break;
+            case DROPOUT_DTYPE_F64:
+                for (size_t j = 0; j < width; j++)
+                    sum[j] += ((const double *)row)[j];
+                break;
+            case DROPOUT_DTYPE_BF16:
+                for (size_t j = 0; j < width; j++)
+                    sum[j] += (double)half_f32_from_bf16(((const uint16_t *)row)[j]);
+                break;
+            default:
+                for (size_t j = 0; j < width; j++)
+                    sum[j] += (double)half_f32_from_f16(((const uint16_t *)row)[j]);
+                break;
+            }
+        }
+        for (size_t j = 0; j < width; j++) {
+            char *out = c->dbias + (j0 + j) * c->size;
+            switch (c->dtype) {
+            case DROPOUT_DTYPE_F32: *(float *)out = (float)sum[j]; break;
+            case DROPOUT_DTYPE_F64: *(double *)out = sum[j]; break;
+            case DROPOUT_DTYPE_BF16: *(uint16_t *)out = half_bf16_from_f32((float)sum[j]); break;
+            default: *(uint16_t *)out = half_f16_from_f32((float)sum[j]); break;
+            }
+        }
+    }
+}
+
+static int residual_backward(const dropout_params *params, int dtype, void *dx, void *dbias,
+                             void *dresidual, const void *dy, size_t n, size_t d,
+                             const uint8_t *mask, size_t mask_size, int from_mask)
+{
+    int status = check_params(params, n);
+    if (status == DROPOUT_OK)
+        status = check_rows(dtype, n, d);
+    if (status != DROPOUT_OK)
+        return status;
+    const size_t size = family_dtype_size(dtype);
+    const size_t bytes = n * size, bias_bytes = n ? d * size : 0;
+    status = check_buffers(dy, dx, n, size);
+    if (status == DROPOUT_OK && dresidual != NULL)
+        status = check_buffers(dy, dresidual, n, size);
+    if (status == DROPOUT_OK &&
+        (!disjoint(dx, bytes, dresidual, bytes) || !disjoint(dbias, bias_bytes, dx, bytes) ||
+         !disjoint(dbias, bias_bytes, dy, bytes) || !disjoint(dbias, bias_bytes, dresidual, bytes)))
+        status = DROPOUT_ERROR_OVERLAP;
+    if (status == DROPOUT_OK && from_mask && params->mode == DROPOUT_TRAIN)
+        status = check_mask(mask, mask_size, n);
+    if (status != DROPOUT_OK || n == 0)
+        return status;
+
+    /* dresidual first: dx may be dy itself */
+    if (dresidual != NULL && dresidual != dy)
+        memcpy(dresidual, dy, bytes);
+    dropout_shape shape = {1, {n}, 0};
+    if (from_mask)
+        dropout_shaped_backward_mask(params, DROPOUT_VARIANT_STANDARD, dtype, &shape, dx, dy,
+                                     mask, mask_size);
+    else
+        dropout_shaped_backward_regen(params, DROPOUT_VARIANT_STANDARD, dtype, &shape, dx, dy);
+    if (dbias != NULL) {
+        column_sum_call c = {dtype, n / d, d, size, dx, dbias};
+        parallel_run(d, column_sum_chunk, &c);
+    }
+    return DROPOUT_OK;
+}
+
+int dropout_bias_residual_backward_mask(const dropout_params *params, int dtype, void *dx,
+                                        void *dbias, void *dresidual, const void *dy, size_t n,
+                                        size_t d, const uint8_t *mask, size_t mask_size)
+{
+    return residual_backward(params, dtype, dx, dbias, dresidual, dy, n, d, mask, mask_size, 1);
+}
+
+int dropout_bias_residual_backward_regen(const dropout_params *params, int dtype, void *dx,
+                                         void *dbias, void *dresidual, const void *dy,
+                                         size_t n, size_t d)
+{
+    return residual_backward(params, dtype, dx, dbias, dresidual, dy, n, d, NULL, 0, 0);
+}
