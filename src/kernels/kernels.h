@@ -41,8 +41,27 @@ typedef struct dropout_kernels {
 } dropout_kernels;
 
 extern const dropout_kernels dropout_kernels_scalar;
+/* Built where the target has them; kernels.cmake adds the files on the
+ * same conditions (x86-64 or AArch64, with GCC or Clang). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define DROPOUT_KERNELS_X86 1
+#endif
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define DROPOUT_KERNELS_NEON 1
+#endif
+#ifdef DROPOUT_KERNELS_X86
+extern const dropout_kernels dropout_kernels_avx2;
+extern const dropout_kernels dropout_kernels_avx512; /* F + BW + VL */
+#endif
+#ifdef DROPOUT_KERNELS_NEON
+extern const dropout_kernels dropout_kernels_neon;
+#endif
 
 /* The table in use (dispatch.c): chosen once, thread-safely. */
 const dropout_kernels *dropout_kernels_active(void);
+
+/* The table of an ISA by name if it is built and this CPU and OS run it,
+ * else NULL (dispatch.c; for dispatch and the tests). */
+const dropout_kernels *dropout_kernels_find(const char *isa);
 
 #endif /* DROPOUT_KERNELS_H */

@@ -1,0 +1,277 @@
+/*
+ * avx2.c — the kernel table for x86-64 AVX2.  Same bits as scalar.c.
+ *
+ * Work goes tile by tile (TILE elements, small enough that the keep bytes
+ * stay in L1 beside x and y):
+ *   1. Philox for 8 blocks at once (8 counters per vector, 128 elements),
+ *      transposed so the 128 random bytes come out in element order;
+ *      keep byte = 0xFF if r < t0 else 0x00; the positions where r == t0 (a
+ *      tie, 1 in 256) are collected as bits.
+ *   2. The ties of the tile are resolved in one pass afterwards with the
+ *      scalar tie draw (mask.h): a few per tile, not a branch per element.
+ *   3. The operation reads the keep bytes: sign-extended to lane masks for
+ *      y = (x * s) & mask, or movemask'ed into packed mask bits.
+ * A tile starts at any element: Philox works on whole blocks from
+ * first / 16, and the operation reads the keep bytes from first % 16 on.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
+#define GROUP 128 /* elements per Philox vector: 8 blocks of 16 bytes */
+#define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
+
+/* Everything Philox needs that does not change within a call. */
+typedef struct philox_avx2 {
+    __m256i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
+    __m256i round_key1[PHILOX_ROUNDS]; /* key[1] + r * W1, broadcast */
+    __m256i first_hi1, first_lo1;      /* M1 * lo(stream): round 1's second product */
+    __m256i first_c2_xor;              /* hi(stream) ^ key[1] (round 1's c3 ^ k1)   */
+} philox_avx2;
+
+static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
+{
+    uint32_t k0 = ms->key[0], k1 = ms->key[1];
+    for (int r = 0; r < PHILOX_ROUNDS; r++) {
+        px->round_key0[r] = _mm256_set1_epi32((int)k0);
+        px->round_key1[r] = _mm256_set1_epi32((int)k1);
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+    uint64_t product1 = (uint64_t)PHILOX_M1 * ms->stream_lo;
+    px->first_hi1 = _mm256_set1_epi32((int)(uint32_t)(product1 >> 32));
+    px->first_lo1 = _mm256_set1_epi32((int)(uint32_t)product1);
+    px->first_c2_xor = _mm256_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
+}
+
+/* (hi, lo) = 32x32->64 products of every lane of c by m.  _mm256_mul_epu32
+ * multiplies the even lanes only, so the odd lanes go through a second
+ * multiply after moving them down, and the halves are blended back. */
+static inline void mul_hi_lo_avx2(__m256i c, __m256i m, __m256i *hi, __m256i *lo)
+{
+    /* even = c[2i] * m, odd = c[2i+1] * m, as 64-bit lanes */
+    __m256i even = _mm256_mul_epu32(c, m);
+    __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(c, 32), m);
+    /* hi[2i] = even >> 32, hi[2i+1] = odd >> 32 (already in the odd dword) */
+    *hi = _mm256_blend_epi32(_mm256_shuffle_epi32(even, 0xF5), odd, 0xAA);
+    /* lo[2i] = (u32)even, lo[2i+1] = (u32)odd */
+    *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+}
+
+/* Philox4x32-10 of the 8 blocks block + {0, 2, 4, 6, 1, 3, 5, 7} (that lane
+ * order makes the transpose below produce blocks 0 ... 7 in order).  On
+ * return out[v] holds the 32 random bytes of blocks block + 2v, block + 2v + 1. */
+static inline void philox8_avx2(const philox_avx2 *px, uint64_t block, __m256i out[4])
+{
+    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
+    const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
+    const __m256i offsets = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
+
+    /* counter = {lo(j), hi(j), lo(stream), hi(stream)}, j = block + offset;
+     * hi(j) gains 1 where lo(j) wrapped (lo < offset, unsigned) */
+    __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)block), offsets);
+    __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(offsets, sign),
+                                         _mm256_xor_si256(lo, sign));
+    __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(block >> 32)), wrapped);
+
+    /* Round 1: c2 = lo(stream) is the same in every lane, so its product is
+     * precomputed. */
+    __m256i hi0, lo0;
+    mul_hi_lo_avx2(lo, m0, &hi0, &lo0);
+    __m256i c0 = _mm256_xor_si256(_mm256_xor_si256(px->first_hi1, hi), px->round_key0[0]);
+    __m256i c1 = px->first_lo1;
+    __m256i c2 = _mm256_xor_si256(hi0, px->first_c2_xor);
+    __m256i c3 = lo0;
+
+    /* Rounds 2 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
+    for (int r = 1; r < PHILOX_ROUNDS; r++) {
+        __m256i hi1, lo1;
+        mul_hi_lo_avx2(c0, m0, &hi0, &lo0);
+        mul_hi_lo_avx2(c2, m1, &hi1, &lo1);
+        c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), px->round_key0[r]);
+        c1 = lo1;
+        c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), px->round_key1[r]);
+        c3 = lo0;
+    }
+
+    /* 4x4 transpose of 32-bit words inside each 128-bit half: lane 4h + m of
+     * word vector w -> word w of block 2m + h, i.e. bytes in element order */
+    __m256i u0 = _mm256_unpacklo_epi32(c0, c1);
+    __m256i u1 = _mm256_unpackhi_epi32(c0, c1);
+    __m256i u2 = _mm256_unpacklo_epi32(c2, c3);
+    __m256i u3 = _mm256_unpackhi_epi32(c2, c3);
+    out[0] = _mm256_unpacklo_epi64(u0, u2);
+    out[1] = _mm256_unpackhi_epi64(u0, u2);
+    out[2] = _mm256_unpacklo_epi64(u1, u3);
+    out[3] = _mm256_unpackhi_epi64(u1, u3);
+}
+
+/* Keep bytes of elements first ... first + len - 1 (len <= TILE), ties
+ * resolved: keep[o + k] is 0xFF or 0x00 for element first + k, where
+ * o = first % 16 is returned.  keep[] beyond the tile reads as defined bytes. */
+static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint64_t first,
+                             size_t len, uint8_t keep[KEEP_BYTES])
+{
+    const size_t o = (size_t)(first % MASK_BLOCK_ELEMENTS);
+    const uint64_t block = first / MASK_BLOCK_ELEMENTS;
+    const size_t groups = (o + len + GROUP - 1) / GROUP;
+    uint32_t ties[(TILE + GROUP) / 32];
+
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const __m256i t0_flipped = _mm256_set1_epi8((char)(ms->t0 ^ 0x80u));
+    const __m256i t0 = _mm256_set1_epi8((char)ms->t0);
+    for (size_t g = 0; g < groups; g++) {
+        __m256i r[4];
+        philox8_avx2(px, block + 8 * g, r);
+        for (int v = 0; v < 4; v++) {
+            /* keep = r < t0, unsigned: flip the sign bits and compare signed */
+            __m256i kept = _mm256_cmpgt_epi8(t0_flipped, _mm256_xor_si256(r[v], flip));
+            _mm256_storeu_si256((__m256i *)(keep + GROUP * g + 32 * v), kept);
+            /* tie = r == t0, one bit per element */
+            ties[4 * g + (size_t)v] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], t0));
+        }
+    }
+    memset(keep + GROUP * groups, 0, 32);
+
+    /* The ties of the tile, in one pass: keep[pos] = tie draw of its element.
+     * Ties before o or past o + len belong to other tiles. */
+    for (size_t w = 0; w < 4 * groups; w++) {
+        for (uint32_t t = ties[w]; t != 0; t &= t - 1) {
+            size_t pos = 32 * w + (size_t)__builtin_ctz(t);
+            if (pos >= o && pos < o + len)
+                keep[pos] = mask_tie_keep(ms, block * MASK_BLOCK_ELEMENTS + pos) ? 0xFF : 0x00;
+        }
+    }
+    return o;
+}
+
+/* Packed mask bits of keep[0 ... len - 1] into mask[0 ... ceil(len/8) - 1]. */
+static void pack_keep_avx2(const uint8_t *keep, size_t len, uint8_t *mask)
+{
+    for (size_t k = 0; k < len; k += 32) {
+        /* bits = sign bit of each of 32 keep bytes */
+        uint32_t bits = (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
+        size_t count = len - k < 32 ? len - k : 32;
+        if (count < 32)
+            bits &= (1u << count) - 1u;
+        uint8_t bytes[4] = {(uint8_t)bits, (uint8_t)(bits >> 8), (uint8_t)(bits >> 16),
+                            (uint8_t)(bits >> 24)};
+        memcpy(mask + k / 8, bytes, (count + 7) / 8);
+    }
+}
+
+static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
+{
+    philox_avx2 px;
+    philox_avx2_init(&px, ms);
+    _Alignas(32) uint8_t keep[KEEP_BYTES];
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        size_t o = tile_keep_avx2(ms, &px, first + done, len, keep);
+        pack_keep_avx2(keep + o, len, mask + done / 8);
+    }
+}
+
+static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
+                             const float *x, float *y, uint8_t *mask)
+{
+    philox_avx2 px;
+    philox_avx2_init(&px, ms);
+    _Alignas(32) uint8_t keep[KEEP_BYTES];
+    const __m256 scale = _mm256_set1_ps(s);
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep);
+        const float *xt = x + done;
+        float *yt = y + done;
+        size_t k = 0;
+        for (; k + 8 <= len; k += 8) {
+            /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+            __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
+            __m256 product = _mm256_mul_ps(_mm256_loadu_ps(xt + k), scale);
+            _mm256_storeu_ps(yt + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+        }
+        for (; k < len; k++)
+            yt[k] = kb[k] ? xt[k] * s : 0.0f;
+        if (mask)
+            pack_keep_avx2(kb, len, mask + done / 8);
+    }
+}
+
+static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
+                             const double *x, double *y, uint8_t *mask)
+{
+    philox_avx2 px;
+    philox_avx2_init(&px, ms);
+    _Alignas(32) uint8_t keep[KEEP_BYTES];
+    const __m256d scale = _mm256_set1_pd(s);
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep);
+        const double *xt = x + done;
+        double *yt = y + done;
+        size_t k = 0;
+        for (; k + 4 <= len; k += 4) {
+            /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+            __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
+            __m256d product = _mm256_mul_pd(_mm256_loadu_pd(xt + k), scale);
+            _mm256_storeu_pd(yt + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
+        }
+        for (; k < len; k++)
+            yt[k] = kb[k] ? xt[k] * s : 0.0;
+        if (mask)
+            pack_keep_avx2(kb, len, mask + done / 8);
+    }
+}
+
+static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,
+                                float *dx)
+{
+    const __m256 scale = _mm256_set1_ps(s);
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        /* lane j keeps iff bit j of mask byte k / 8 is set */
+        __m256i byte = _mm256_set1_epi32(mask[k / 8]);
+        __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+        /* dx = keep ? dy * s : +0.0 */
+        __m256 product = _mm256_mul_ps(_mm256_loadu_ps(dy + k), scale);
+        _mm256_storeu_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+    }
+    for (; k < n; k++)
+        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
+}
+
+static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const double *dy,
+                                double *dx)
+{
+    const __m256d scale = _mm256_set1_pd(s);
+    const __m256i bit_low = _mm256_setr_epi64x(1, 2, 4, 8);
+    const __m256i bit_high = _mm256_setr_epi64x(16, 32, 64, 128);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        /* lanes of elements k..k+3 and k+4..k+7 from bits 0-3 and 4-7 of one byte */
+        __m256i byte = _mm256_set1_epi64x(mask[k / 8]);
+        __m256i low = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_low), bit_low);
+        __m256i high = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_high), bit_high);
+        /* dx = keep ? dy * s : +0.0 */
+        __m256d p0 = _mm256_mul_pd(_mm256_loadu_pd(dy + k), scale);
+        __m256d p1 = _mm256_mul_pd(_mm256_loadu_pd(dy + k + 4), scale);
+        _mm256_storeu_pd(dx + k, _mm256_and_pd(p0, _mm256_castsi256_pd(low)));
+        _mm256_storeu_pd(dx + k + 4, _mm256_and_pd(p1, _mm256_castsi256_pd(high)));
+    }
+    for (; k < n; k++)
+        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
+}
+
+const dropout_kernels dropout_kernels_avx2 = {
+    .isa = "avx2",
+    .mask = mask_avx2,
+    .forward_f32 = forward_f32_avx2,
+    .forward_f64 = forward_f64_avx2,
+    .apply_mask_f32 = apply_mask_f32_avx2,
+    .apply_mask_f64 = apply_mask_f64_avx2,
+};

@@ -1,0 +1,76 @@
+# SIMD kernels, dispatch and threads (src/kernels, src/dispatch.c,
+# src/parallel.c): every ISA variant bit-identical to the scalar reference.
+#
+# test_simd_kernels ISA   one kernel table against scalar.c, directly
+# test_simd_api           the public API: DROPOUT_ISA / dropout_set_isa
+#                         variants and thread counts 1..8 give the same bits
+# simd_neon_qemu          the AArch64 build (NEON) under qemu-user, when the
+#                         cross compiler and qemu are installed
+#
+# A variant is tested only where the build machine runs it; CMake says so
+# for any variant it leaves out (nothing is skipped silently).
+
+set(DROPOUT_SIMD_TESTS_DIR ${CMAKE_CURRENT_SOURCE_DIR}/simd)
+
+function(dropout_simd_executable name)
+  add_executable(${name} ${DROPOUT_SIMD_TESTS_DIR}/${name}.c)
+  target_link_libraries(${name} PRIVATE dropout_internal Threads::Threads m)
+  target_compile_options(${name} PRIVATE ${DROPOUT_WARNINGS})
+  if(DROPOUT_SANITIZE)
+    target_compile_definitions(${name} PRIVATE DROPOUT_TEST_SANITIZE=1)
+  endif()
+endfunction()
+
+find_package(Threads REQUIRED)
+dropout_simd_executable(test_simd_kernels)
+dropout_simd_executable(test_simd_api)
+
+# Which variants can this machine run?  (Not known when cross-compiling.)
+set(DROPOUT_SIMD_RUNNABLE scalar)
+if(NOT CMAKE_CROSSCOMPILING)
+  try_run(simd_run_result simd_compile_result
+    ${CMAKE_CURRENT_BINARY_DIR}/simd_cpu_features
+    ${DROPOUT_SIMD_TESTS_DIR}/cpu_features.c
+    RUN_OUTPUT_VARIABLE simd_cpu_output)
+  if(simd_compile_result AND simd_run_result EQUAL 0)
+    set(DROPOUT_SIMD_RUNNABLE ${simd_cpu_output})
+  else()
+    message(WARNING "simd tests: could not detect this CPU's SIMD features; testing scalar only")
+  endif()
+endif()
+
+set(simd_built scalar)
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    list(APPEND simd_built avx2 avx512)
+  elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+    list(APPEND simd_built neon)
+  endif()
+endif()
+
+foreach(isa ${simd_built})
+  if(isa IN_LIST DROPOUT_SIMD_RUNNABLE)
+    add_test(NAME test_simd_kernels_${isa} COMMAND test_simd_kernels ${isa})
+    set_tests_properties(test_simd_kernels_${isa} PROPERTIES LABELS simd)
+  else()
+    message(STATUS "simd tests: NOT testing the ${isa} kernels: this machine's CPU/OS cannot run them")
+  endif()
+endforeach()
+string(REPLACE ";" "," simd_isa_list "${DROPOUT_SIMD_RUNNABLE}")
+add_test(NAME test_simd_api COMMAND test_simd_api ${simd_isa_list})
+set_tests_properties(test_simd_api PROPERTIES LABELS simd)
+
+# The environment variables, read once at the first call.
+add_test(NAME test_simd_env_scalar COMMAND test_simd_api scalar
+  --expect-isa scalar --expect-isa-status 0 --expect-threads 3)
+set_tests_properties(test_simd_env_scalar PROPERTIES LABELS simd
+  ENVIRONMENT "DROPOUT_ISA=scalar;DROPOUT_THREADS=3")
+# An unknown variant: the best one runs and dropout_isa_status() reports
+# DROPOUT_ERROR_UNSUPPORTED_ISA (7).
+list(GET DROPOUT_SIMD_RUNNABLE -1 simd_best)
+add_test(NAME test_simd_env_unknown COMMAND test_simd_api scalar
+  --expect-isa ${simd_best} --expect-isa-status 7)
+set_tests_properties(test_simd_env_unknown PROPERTIES LABELS simd
+  ENVIRONMENT "DROPOUT_ISA=sse9")
+
+include(${DROPOUT_SIMD_TESTS_DIR}/neon_cross.cmake OPTIONAL)
