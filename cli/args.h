@@ -1,0 +1,90 @@
+/*
+ * args.h — strict option parsing shared by every subcommand of `dropout`.
+ *
+ * A subcommand describes its options in a table of cli_option, each pointing
+ * at the variable that receives the value, and calls cli_parse() once:
+ *
+ *     uint64_t seed = 0;
+ *     int eval = 0;
+ *     cli_option options[] = {
+ *         CLI_OPTION("--seed", CLI_U64, &seed, "S", "Philox key", CLI_REQUIRED),
+ *         CLI_OPTION("--eval", CLI_FLAG, &eval, NULL, "evaluation mode", 0),
+ *     };
+ *     int rc = cli_parse("forward", argc, argv, options, CLI_COUNT(options));
+ *
+ * Values are checked strictly, and every problem is reported as exactly one
+ * line on stderr, "dropout <command>: <what is wrong>", so scripts and people
+ * see the same thing.  Adding an option to a subcommand is one table row;
+ * adding a kind of value (a new CLI_* below) is one case in args.c.
+ *
+ * Accepted forms: "--name value" and "--name=value"; "--help"/"-h" anywhere.
+ */
+#ifndef DROPOUT_CLI_ARGS_H
+#define DROPOUT_CLI_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum cli_kind {
+    CLI_FLAG,     /* int: set to 1 when present, takes no value               */
+    CLI_U64,      /* uint64_t: decimal or 0x hex, 0 ... 2^64 - 1              */
+    CLI_PROB,     /* double: a probability, 0 <= p <= 1 (NaN rejected)        */
+    CLI_DOUBLE,   /* double: any finite number                                */
+    CLI_CHOICE,   /* int: index into `choices` (a NULL-terminated list)       */
+    CLI_U64_LIST  /* cli_u64_list: comma-separated integers, e.g. 2,3,4       */
+} cli_kind;
+
+#define CLI_LIST_MAX 16
+typedef struct cli_u64_list {
+    size_t count;
+    uint64_t values[CLI_LIST_MAX];
+} cli_u64_list;
+
+#define CLI_REQUIRED 1
+
+typedef struct cli_option {
+    const char *name;           /* "--seed"                                  */
+    cli_kind kind;
+    void *value;                /* where the parsed value goes (see kinds)   */
+    const char *metavar;        /* "S" in the help text; NULL for flags      */
+    const char *help;           /* one line for --help                       */
+    int required;               /* CLI_REQUIRED or 0                         */
+    const char *const *choices; /* CLI_CHOICE only: {"f32", "f64", NULL}     */
+    int seen;                   /* set by cli_parse                          */
+} cli_option;
+
+/* Table rows (designated initializers, so new fields default to zero). */
+#define CLI_OPTION(name_, kind_, value_, metavar_, help_, required_)            \
+    {.name = (name_), .kind = (kind_), .value = (value_), .metavar = (metavar_), \
+     .help = (help_), .required = (required_)}
+#define CLI_OPTION_CHOICE(name_, value_, choices_, metavar_, help_)              \
+    {.name = (name_), .kind = CLI_CHOICE, .value = (value_), .metavar = (metavar_), \
+     .help = (help_), .choices = (choices_)}
+
+#define CLI_COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* cli_parse() results. */
+#define CLI_PARSED 0 /* all options valid, required ones present            */
+#define CLI_ERROR 1  /* one error line printed to stderr                    */
+#define CLI_HELP 2   /* --help given: the caller prints its help, exits 0   */
+
+int cli_parse(const char *command, int argc, char **argv, cli_option *options,
+              size_t count);
+
+/* The options section of a subcommand's --help, generated from the table. */
+void cli_print_options(FILE *out, const cli_option *options, size_t count);
+
+/* One error line: "dropout <command>: <message>\n" on stderr.  Returns 1 so
+ * that `return cli_error(...)` is a non-zero exit status. */
+int cli_error(const char *command, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Strict value parsers, also for subcommands' own inputs.  0 on success. */
+int cli_parse_u64(const char *text, uint64_t *value);  /* "42", "0x2a" */
+int cli_parse_prob(const char *text, double *value);   /* "0.5", "1e-6" */
+
+#endif /* DROPOUT_CLI_ARGS_H */
