@@ -37,3 +37,27 @@ else()
   dropout_core_test(test_large_index)
   set_tests_properties(test_large_index PROPERTIES TIMEOUT 600)
 endif()
+
+# The public header as strict C11 and as C++11/C++17, with -Werror whatever
+# DROPOUT_WERROR says: users compile it with their own flags.
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang" AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  set(DROPOUT_HEADER_FLAGS -Wall -Wextra -Wpedantic -Werror)
+  add_executable(test_header_c ${DROPOUT_TESTS_DIR}/test_header_c.c)
+  set_target_properties(test_header_c PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON
+                                                 C_EXTENSIONS OFF)
+  target_compile_options(test_header_c PRIVATE ${DROPOUT_HEADER_FLAGS})
+  target_link_libraries(test_header_c PRIVATE dropout::dropout)
+  add_test(NAME test_header_c COMMAND test_header_c)
+  foreach(std 11 17)
+    add_executable(test_header_cxx${std} ${DROPOUT_TESTS_DIR}/test_header_cxx.cpp)
+    set_target_properties(test_header_cxx${std} PROPERTIES CXX_STANDARD ${std}
+                          CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF)
+    target_compile_options(test_header_cxx${std} PRIVATE ${DROPOUT_HEADER_FLAGS})
+    target_link_libraries(test_header_cxx${std} PRIVATE dropout::dropout)
+    add_test(NAME test_header_cxx${std} COMMAND test_header_cxx${std})
+  endforeach()
+  set_tests_properties(test_header_c test_header_cxx11 test_header_cxx17 PROPERTIES LABELS core)
+else()
+  message(STATUS "dropout tests: header tests need GCC or Clang flags; not registered with "
+                 "${CMAKE_C_COMPILER_ID}")
+endif()
