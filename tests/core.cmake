@@ -61,3 +61,22 @@ else()
   message(STATUS "dropout tests: header tests need GCC or Clang flags; not registered with "
                  "${CMAKE_C_COMPILER_ID}")
 endif()
+
+# Packaging (issue 2, item 1): install into a temporary prefix, then build
+# and run consumers through find_package(dropout CONFIG) and pkg-config, and
+# check the exported symbols and the SONAME.  Works in sanitizer builds too:
+# the consumers are then built with the same -fsanitize flags.
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  set(dropout_install_sanitize "")
+  if(DROPOUT_SANITIZE)
+    set(dropout_install_sanitize "-fsanitize=address,undefined")
+  endif()
+  add_test(NAME test_install COMMAND ${CMAKE_COMMAND}
+    -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/test_install
+    -DC_COMPILER=${CMAKE_C_COMPILER} "-DSANITIZE_FLAGS=${dropout_install_sanitize}"
+    -P ${DROPOUT_TESTS_DIR}/packaging/test_install.cmake)
+  set_tests_properties(test_install PROPERTIES LABELS "core;packaging" TIMEOUT 300)
+else()
+  message(STATUS "dropout tests: test_install (nm, objdump, ELF SONAME) runs on Linux only")
+endif()
