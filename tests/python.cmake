@@ -43,6 +43,17 @@ foreach(module numpy torch)
   endif()
 endforeach()
 
+# The offline install test needs Debian's pip and setuptools
+# (apt-get install -y python3-pip python3-setuptools).
+execute_process(COMMAND ${DROPOUT_PYTHON3} -c "import setuptools, pip"
+                RESULT_VARIABLE pip_status OUTPUT_QUIET ERROR_QUIET)
+if(pip_status EQUAL 0)
+  list(APPEND python_tests python_install)
+else()
+  message(STATUS "python_install test: not registered, ${DROPOUT_PYTHON3} lacks pip or setuptools "
+                 "(apt-get install -y python3-pip python3-setuptools)")
+endif()
+
 set(python_env
   DROPOUT_LIBRARY_PATH=$<TARGET_FILE_DIR:dropout>
   PYTHONPATH=${PROJECT_SOURCE_DIR}/python

@@ -7,8 +7,10 @@ becomes a Python exception.  The front ends (_ndarray.py, torch.py) call only
 what is defined here.
 
 Where the library is looked for, in this order (the first that loads wins):
-  1. next to this package: dropout/libdropout.so (how an installed copy ships),
-  2. every directory of DROPOUT_LIBRARY_PATH (os.pathsep separated),
+  1. every directory of DROPOUT_LIBRARY_PATH (os.pathsep separated): the
+     explicit choice comes first, so a build can be tested, or a debug build
+     tried, under an installed package,
+  2. next to this package: dropout/libdropout.so (how an installed copy ships),
   3. the system loader: "libdropout.so.0.1", then "libdropout.so"
      (LD_LIBRARY_PATH, ld.so.cache, the default directories).
 If none loads, ImportError lists every place tried and why it failed.
@@ -36,14 +38,14 @@ else:
 
 def _candidates():
     """(description, path or name) in search order."""
-    for name in _FILE_NAMES:
-        yield "next to the package", os.path.join(_HERE, name)
     directories = [d for d in os.environ.get("DROPOUT_LIBRARY_PATH", "").split(os.pathsep) if d]
     if not directories:
         yield "DROPOUT_LIBRARY_PATH", None
     for directory in directories:
         for name in _FILE_NAMES:
             yield "DROPOUT_LIBRARY_PATH", os.path.abspath(os.path.join(directory, name))
+    for name in _FILE_NAMES:
+        yield "next to the package", os.path.join(_HERE, name)
     for name in _SYSTEM_NAMES:
         yield "system loader", name
 
