@@ -217,7 +217,7 @@ void cli_print_options(FILE *out, const cli_option *options, size_t count)
 {
     fprintf(out, "Options:\n");
     for (size_t k = 0; k < count; k++) {
-        char left[96];
+        char left[192];
         char allowed[128];
         const char *metavar = options[k].metavar;
         if (options[k].kind == CLI_CHOICE && metavar == NULL) {

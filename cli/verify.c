@@ -457,27 +457,34 @@ static void check_backward_regen(verify_ctx *ctx, double p, verify_row *row)
 }
 
 /* p = 0: forward and both backwards return the input bitwise (NaN payloads,
- * -0 included); the mask is all ones. */
+ * -0 included); the mask is all ones.  (`differ` counts every failed
+ * comparison, so it can exceed the element count.) */
 static void check_p0(verify_ctx *ctx, double p, verify_row *row)
 {
     const size_t n = ctx->exact_n, bytes = dropout_mask_bytes(n);
     const dropout_params params = params_of(p, 7, 0);
     size_t differ = 0;
     int status = DROPOUT_OK;
+
     fill_bits_f32(ctx->x32, n, 9);
     status |= dropout_forward_f32(&params, ctx->y32, ctx->x32, n, ctx->mask, bytes);
+    for (size_t k = 0; k < n; k++)
+        differ += !same_bits_f32(ctx->y32[k], ctx->x32[k]) + !keep_bit(ctx->mask, k);
+    status |= dropout_backward_mask_f32(&params, ctx->y32, ctx->x32, n, ctx->mask, bytes);
     status |= dropout_backward_regen_f32(&params, ctx->z32, ctx->x32, n);
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f32(ctx->y32[k], ctx->x32[k]) +
                   !same_bits_f32(ctx->z32[k], ctx->x32[k]);
-    status |= dropout_backward_mask_f32(&params, ctx->z32, ctx->x32, n, ctx->mask, bytes);
+
     fill_bits_f64(ctx->x64, n, 10);
-    status |= dropout_forward_f64(&params, ctx->y64, ctx->x64, n, ctx->mask2, bytes);
+    status |= dropout_forward_f64(&params, ctx->y64, ctx->x64, n, ctx->mask, bytes);
     for (size_t k = 0; k < n; k++)
-        differ += !same_bits_f32(ctx->z32[k], ctx->x32[k]) +
-                  !same_bits_f64(ctx->y64[k], ctx->x64[k]);
+        differ += !same_bits_f64(ctx->y64[k], ctx->x64[k]) + !keep_bit(ctx->mask, k);
+    status |= dropout_backward_mask_f64(&params, ctx->y64, ctx->x64, n, ctx->mask, bytes);
+    status |= dropout_backward_regen_f64(&params, ctx->z64, ctx->x64, n);
     for (size_t k = 0; k < n; k++)
-        differ += !keep_bit(ctx->mask, k) + !keep_bit(ctx->mask2, k);
+        differ += !same_bits_f64(ctx->y64[k], ctx->x64[k]) +
+                  !same_bits_f64(ctx->z64[k], ctx->x64[k]);
     exact_row(row, differ, 2 * n, status);
 }
 
@@ -491,12 +498,18 @@ static void check_p1(verify_ctx *ctx, double p, verify_row *row)
     int status = DROPOUT_OK;
     fill_bits_f32(ctx->x32, n, 11);
     status |= dropout_forward_f32(&params, ctx->y32, ctx->x32, n, ctx->mask, bytes);
+    for (size_t k = 0; k < n; k++)
+        differ += !same_bits_f32(ctx->y32[k], 0.0f);
+    status |= dropout_backward_mask_f32(&params, ctx->y32, ctx->x32, n, ctx->mask, bytes);
     status |= dropout_backward_regen_f32(&params, ctx->z32, ctx->x32, n);
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f32(ctx->y32[k], 0.0f) + !same_bits_f32(ctx->z32[k], 0.0f);
     fill_bits_f64(ctx->x64, n, 12);
     status |= dropout_forward_f64(&params, ctx->y64, ctx->x64, n, ctx->mask2, bytes);
-    status |= dropout_backward_mask_f64(&params, ctx->z64, ctx->x64, n, ctx->mask2, bytes);
+    for (size_t k = 0; k < n; k++)
+        differ += !same_bits_f64(ctx->y64[k], 0.0);
+    status |= dropout_backward_mask_f64(&params, ctx->y64, ctx->x64, n, ctx->mask2, bytes);
+    status |= dropout_backward_regen_f64(&params, ctx->z64, ctx->x64, n);
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f64(ctx->y64[k], 0.0) + !same_bits_f64(ctx->z64[k], 0.0);
     for (size_t b = 0; b < bytes; b++)
