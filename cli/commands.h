@@ -13,5 +13,6 @@ int cli_mask(int argc, char **argv);     /* mask.c    */
 int cli_forward(int argc, char **argv);  /* forward.c */
 int cli_backward(int argc, char **argv); /* forward.c */
 int cli_verify(int argc, char **argv);   /* verify.c  */
+int cli_bench(int argc, char **argv);    /* bench.c   */
 
 #endif /* DROPOUT_CLI_COMMANDS_H */

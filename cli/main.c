@@ -15,6 +15,7 @@
  * The top-level --help lists the table, so nothing else changes.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dropout.h"
@@ -33,6 +34,7 @@ static const cli_command commands[] = {
     {"forward", cli_forward, "apply dropout to numbers read from stdin"},
     {"backward", cli_backward, "map gradients from stdin through the forward's mask"},
     {"verify", cli_verify, "check the claims of dropout numerically, print a table"},
+    {"bench", cli_bench, "time each operation against the roofline y = s*x (speed of memory)"},
 };
 
 static void print_help(FILE *out)
@@ -78,6 +80,11 @@ int main(int argc, char **argv)
         print_help(stdout);
         return 0;
     }
+    /* The library runs the best variant when DROPOUT_ISA names one this
+     * machine lacks, and says so only through dropout_isa_status(). */
+    if (dropout_isa_status() != DROPOUT_OK)
+        return cli_error(NULL, "DROPOUT_ISA=%s: %s (use scalar, avx2, avx512, neon or auto)",
+                         getenv("DROPOUT_ISA"), dropout_status_string(dropout_isa_status()));
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         print_version();
         return 0;

@@ -1,0 +1,430 @@
+/*
+ * bench.c — `dropout bench`: how close each operation runs to the speed of
+ * memory, measured against the roofline y = s * x in the same run.
+ *
+ * Dropout reads x and writes y; no implementation can beat a plain loop
+ * y[i] = s * x[i] over the same buffers on the same threads, so that loop is
+ * the yardstick.  For every size n, p, thread count, dtype and operation
+ * (forward, backward_mask, backward_regen, mask) this prints the median, min
+ * and max ns per element over --repeats samples, GB/s, the roofline's median
+ * ns per element, and their ratio.  Buffers are allocated once per size,
+ * touched before timing, and every measurement is preceded by a warm-up call.
+ * A sample repeats the call until it covers at least 2^20 elements, so the
+ * clock's resolution does not matter at small n.
+ *
+ * The roofline at T threads is the faster of the loop on the calling thread
+ * and the loop split over T threads (a small pool of this file's own): the
+ * best way to move the bytes with up to T threads, so a slow roofline cannot
+ * flatter the ratio.  `mask` writes only bits; its ratio is informative.
+ *
+ * Only the public header is used: this is what a user of the library sees.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign, pthread barriers */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dropout.h"
+
+#include "args.h"
+#include "commands.h"
+
+#define MIN_ELEMENTS_PER_SAMPLE ((size_t)1 << 20)
+#define MAX_THREADS 256
+
+static const char *const op_names[] = {"forward", "backward_mask", "backward_regen", "mask", NULL};
+enum { OP_FORWARD, OP_BACKWARD_MASK, OP_BACKWARD_REGEN, OP_MASK, OP_COUNT, OP_ALL = OP_COUNT };
+static const char *const op_choices[] = {"forward", "backward_mask", "backward_regen", "mask", "all",
+                                         NULL};
+static const char *const dtype_choices[] = {"f32", "f64", "both", NULL};
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- the roofline: y = s * x on the calling thread plus a small pool ------ */
+
+typedef struct roof_job {
+    int f64;
+    size_t n;
+    const void *x;
+    void *y;
+    double s;
+} roof_job;
+
+typedef struct roof_pool {
+    unsigned threads; /* including the caller */
+    pthread_t workers[MAX_THREADS];
+    pthread_barrier_t start, finish;
+    roof_job job;
+    int quit;
+} roof_pool;
+
+/* Chunk c of `parts`, aligned to 64 elements like the library's split. */
+static void roof_chunk(const roof_job *job, unsigned c, unsigned parts)
+{
+    size_t chunk = (job->n + parts - 1) / parts;
+    chunk = (chunk + 63) / 64 * 64;
+    size_t begin = (size_t)c * chunk;
+    if (begin >= job->n)
+        return;
+    size_t end = job->n - begin < chunk ? job->n : begin + chunk;
+    if (job->f64) {
+        const double *x = job->x;
+        double *y = job->y;
+        const double s = job->s;
+        for (size_t i = begin; i < end; i++)
+            y[i] = s * x[i];
+    } else {
+        const float *x = job->x;
+        float *y = job->y;
+        const float s = (float)job->s;
+        for (size_t i = begin; i < end; i++)
+            y[i] = s * x[i];
+    }
+}
+
+typedef struct roof_worker_arg {
+    roof_pool *pool;
+    unsigned index;
+} roof_worker_arg;
+
+static roof_worker_arg roof_args[MAX_THREADS];
+
+static void *roof_worker(void *arg)
+{
+    roof_worker_arg *a = arg;
+    for (;;) {
+        pthread_barrier_wait(&a->pool->start);
+        if (a->pool->quit)
+            return NULL;
+        roof_chunk(&a->pool->job, a->index, a->pool->threads);
+        pthread_barrier_wait(&a->pool->finish);
+    }
+}
+
+static int roof_pool_start(roof_pool *pool, unsigned threads)
+{
+    pool->threads = threads;
+    pool->quit = 0;
+    if (threads <= 1)
+        return 0;
+    if (pthread_barrier_init(&pool->start, NULL, threads) != 0 ||
+        pthread_barrier_init(&pool->finish, NULL, threads) != 0)
+        return -1;
+    for (unsigned i = 1; i < threads; i++) {
+        roof_args[i] = (roof_worker_arg){pool, i};
+        if (pthread_create(&pool->workers[i], NULL, roof_worker, &roof_args[i]) != 0)
+            return -1; /* the caller exits: no cleanup needed */
+    }
+    return 0;
+}
+
+static void roof_pool_stop(roof_pool *pool)
+{
+    if (pool->threads <= 1)
+        return;
+    pool->quit = 1;
+    pthread_barrier_wait(&pool->start);
+    for (unsigned i = 1; i < pool->threads; i++)
+        pthread_join(pool->workers[i], NULL);
+    pthread_barrier_destroy(&pool->start);
+    pthread_barrier_destroy(&pool->finish);
+}
+
+static void roof_run(roof_pool *pool, const roof_job *job, int parallel)
+{
+    if (!parallel || pool->threads <= 1) {
+        roof_chunk(job, 0, 1);
+        return;
+    }
+    pool->job = *job;
+    pthread_barrier_wait(&pool->start);
+    roof_chunk(job, 0, pool->threads);
+    pthread_barrier_wait(&pool->finish);
+}
+
+/* ---- one measurement ------------------------------------------------------- */
+
+typedef struct buffers {
+    size_t n;
+    int f64;
+    void *x, *y;
+    uint8_t *mask;
+} buffers;
+
+typedef struct stats {
+    double median, min, max; /* ns per element */
+} stats;
+
+/* What one sample calls: an operation or the roofline. */
+typedef struct target {
+    int op;                 /* OP_* or -1 for the roofline */
+    int roof_parallel;
+    roof_pool *pool;
+    const dropout_params *params;
+    const buffers *b;
+} target;
+
+static int call_once(const target *t)
+{
+    const buffers *b = t->b;
+    const size_t mb = dropout_mask_bytes(b->n);
+    if (t->op < 0) {
+        roof_job job = {b->f64, b->n, b->x, b->y, 1.0 / (1.0 - t->params->p)};
+        roof_run(t->pool, &job, t->roof_parallel);
+        return DROPOUT_OK;
+    }
+    switch (t->op) {
+    case OP_FORWARD:
+        return b->f64 ? dropout_forward_f64(t->params, b->y, b->x, b->n, NULL, 0)
+                      : dropout_forward_f32(t->params, b->y, b->x, b->n, NULL, 0);
+    case OP_BACKWARD_MASK:
+        return b->f64 ? dropout_backward_mask_f64(t->params, b->y, b->x, b->n, b->mask, mb)
+                      : dropout_backward_mask_f32(t->params, b->y, b->x, b->n, b->mask, mb);
+    case OP_BACKWARD_REGEN:
+        return b->f64 ? dropout_backward_regen_f64(t->params, b->y, b->x, b->n)
+                      : dropout_backward_regen_f32(t->params, b->y, b->x, b->n);
+    default:
+        return dropout_mask(t->params, b->mask, mb, b->n);
+    }
+}
+
+/* Median, min, max ns/element of `repeats` samples, after a warm-up. */
+static int measure(const target *t, unsigned repeats, stats *out)
+{
+    const size_t n = t->b->n;
+    const size_t calls = n >= MIN_ELEMENTS_PER_SAMPLE ? 1 : (MIN_ELEMENTS_PER_SAMPLE + n - 1) / n;
+    double samples[64];
+    int status = call_once(t);
+    for (unsigned r = 0; r < repeats && status == DROPOUT_OK; r++) {
+        double start = now_ns();
+        for (size_t c = 0; c < calls && status == DROPOUT_OK; c++)
+            status = call_once(t);
+        samples[r] = (now_ns() - start) / ((double)calls * (double)n);
+    }
+    if (status != DROPOUT_OK)
+        return status;
+    qsort(samples, repeats, sizeof samples[0], compare_doubles);
+    out->min = samples[0];
+    out->max = samples[repeats - 1];
+    out->median = repeats % 2 ? samples[repeats / 2]
+                              : 0.5 * (samples[repeats / 2 - 1] + samples[repeats / 2]);
+    return DROPOUT_OK;
+}
+
+/* Bytes an operation moves per element (for GB/s). */
+static double bytes_per_element(int op, int f64)
+{
+    double elem = f64 ? 8.0 : 4.0;
+    switch (op) {
+    case OP_FORWARD:
+    case OP_BACKWARD_REGEN: return 2 * elem;
+    case OP_BACKWARD_MASK: return 2 * elem + 0.125;
+    default: return 0.125;
+    }
+}
+
+static void *alloc_touched(size_t bytes, unsigned char fill)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 1) != 0)
+        return NULL;
+    memset(p, fill, bytes); /* page the buffer in before any timing */
+    return p;
+}
+
+static int buffers_alloc(buffers *b, size_t n, int f64)
+{
+    size_t elem = f64 ? 8 : 4;
+    b->n = n;
+    b->f64 = f64;
+    b->x = alloc_touched(n * elem, 0);
+    b->y = alloc_touched(n * elem, 0);
+    b->mask = alloc_touched(dropout_mask_bytes(n), 0);
+    if (!b->x || !b->y || !b->mask)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)(i % 1000) * 0.001 - 0.5;
+        if (f64)
+            ((double *)b->x)[i] = v;
+        else
+            ((float *)b->x)[i] = (float)v;
+    }
+    return 0;
+}
+
+static void buffers_free(buffers *b)
+{
+    free(b->x);
+    free(b->y);
+    free(b->mask);
+}
+
+static void print_help(const cli_option *options, size_t count)
+{
+    printf("usage: dropout bench [options]\n"
+           "\n"
+           "Times forward, backward_mask, backward_regen and mask against the roofline\n"
+           "y = s * x on the same buffers and threads, in the same run, and prints the\n"
+           "ratio (1.0 = as fast as memory).  Defaults: n = 2^12, 2^14, ..., 2^26,\n"
+           "p = 0.1 and 0.5, 1 thread and all threads, f32 and f64.\n"
+           "\n");
+    cli_print_options(stdout, options, count);
+    printf("\n--json prints one object per line: op, dtype, isa, n, p, threads,\n"
+           "ns_per_elem (median), ns_per_elem_min, ns_per_elem_max, gb_per_s,\n"
+           "roofline_ns_per_elem, ratio (= ns_per_elem / roofline_ns_per_elem).\n");
+}
+
+int cli_bench(int argc, char **argv)
+{
+    static const char *const isa_choices[] = {"scalar", "avx2", "avx512", "neon", "auto", NULL};
+    cli_u64_list sizes = {0};
+    uint64_t repeats = 9, threads_opt = 0;
+    int json = 0, op_choice = OP_ALL, dtype_choice = 2, isa_choice = -1, threads_given;
+    double p_value = 0.1;
+    cli_option options[] = {
+        CLI_OPTION("--sizes", CLI_U64_LIST, &sizes, "N,N,...",
+                   "element counts (default 4096,16384,...,67108864)", 0),
+        CLI_OPTION("--p", CLI_PROB, &p_value, "P", "one drop probability (default 0.1 and 0.5)", 0),
+        CLI_OPTION("--threads", CLI_U64, &threads_opt, "T",
+                   "one thread count (default 1 and all cores)", 0),
+        CLI_OPTION("--repeats", CLI_U64, &repeats, "R", "samples per measurement, 1-64 (default 9)",
+                   0),
+        CLI_OPTION_CHOICE("--op", &op_choice, op_choices, "OP", "one operation (default all)"),
+        CLI_OPTION_CHOICE("--dtype", &dtype_choice, dtype_choices, "D", "f32, f64 or both (default)"),
+        CLI_OPTION_CHOICE("--isa", &isa_choice, isa_choices, "ISA",
+                          "force a variant, like DROPOUT_ISA (default: as chosen)"),
+        CLI_OPTION("--json", CLI_FLAG, &json, NULL, "one JSON object per line", 0),
+    };
+    int rc = cli_parse("bench", argc, argv, options, CLI_COUNT(options));
+    if (rc == CLI_HELP) {
+        print_help(options, CLI_COUNT(options));
+        return 0;
+    }
+    if (rc != CLI_PARSED)
+        return 1;
+    threads_given = options[2].seen;
+
+    if (options[6].seen && dropout_set_isa(isa_choices[isa_choice]) != DROPOUT_OK)
+        return cli_error("bench", "--isa %s: %s", isa_choices[isa_choice],
+                         dropout_status_string(DROPOUT_ERROR_UNSUPPORTED_ISA));
+    if (repeats < 1 || repeats > 64)
+        return cli_error("bench", "--repeats must be 1 to 64, got %llu", (unsigned long long)repeats);
+    if (threads_given && (threads_opt < 1 || threads_opt > MAX_THREADS))
+        return cli_error("bench", "--threads must be 1 to %d", MAX_THREADS);
+    if (sizes.count == 0) {
+        for (unsigned e = 12; e <= 26; e += 2)
+            sizes.values[sizes.count++] = (uint64_t)1 << e;
+    }
+    for (size_t i = 0; i < sizes.count; i++)
+        if (sizes.values[i] < 1 || sizes.values[i] > ((uint64_t)1 << 32))
+            return cli_error("bench", "--sizes: %llu is not in 1 ... 2^32",
+                             (unsigned long long)sizes.values[i]);
+
+    double ps[2] = {0.1, 0.5};
+    size_t p_count = 2;
+    if (options[1].seen) {
+        ps[0] = p_value;
+        p_count = 1;
+    }
+    dropout_set_threads(0);
+    const unsigned all_threads = dropout_threads();
+    unsigned thread_counts[2] = {1, all_threads};
+    size_t thread_count = all_threads > 1 ? 2 : 1;
+    if (threads_given) {
+        thread_counts[0] = (unsigned)threads_opt;
+        thread_count = 1;
+    }
+    unsigned max_threads = 1;
+    for (size_t t = 0; t < thread_count; t++)
+        if (thread_counts[t] > max_threads)
+            max_threads = thread_counts[t];
+    roof_pool pool;
+    if (roof_pool_start(&pool, max_threads) != 0)
+        return cli_error("bench", "could not start %u threads", max_threads);
+
+    if (!json)
+        printf("dropout bench: isa %s, %u core(s); ns/element median (min-max), roofline y = s*x\n"
+               "%-14s %-5s %10s %5s %3s %24s %8s %9s %7s\n", dropout_isa(), all_threads, "op",
+               "dtype", "n", "p", "thr", "ns/elem med (min-max)", "GB/s", "roof ns", "ratio");
+    int status = DROPOUT_OK;
+    for (int f64 = 0; f64 <= 1 && status == DROPOUT_OK; f64++) {
+        if ((dtype_choice == 0 && f64) || (dtype_choice == 1 && !f64))
+            continue;
+        for (size_t si = 0; si < sizes.count && status == DROPOUT_OK; si++) {
+            buffers b;
+            if (buffers_alloc(&b, (size_t)sizes.values[si], f64) != 0) {
+                buffers_free(&b);
+                roof_pool_stop(&pool);
+                return cli_error("bench", "out of memory for n = %llu",
+                                 (unsigned long long)sizes.values[si]);
+            }
+            for (size_t pi = 0; pi < p_count && status == DROPOUT_OK; pi++) {
+                dropout_params params = {.p = ps[pi], .seed = 42, .stream = 7, .first = 0,
+                                         .mode = DROPOUT_TRAIN};
+                /* the mask that backward_mask reads */
+                status = f64 ? dropout_forward_f64(&params, b.y, b.x, b.n, b.mask,
+                                                   dropout_mask_bytes(b.n))
+                             : dropout_forward_f32(&params, b.y, b.x, b.n, b.mask,
+                                                   dropout_mask_bytes(b.n));
+                for (size_t ti = 0; ti < thread_count && status == DROPOUT_OK; ti++) {
+                    unsigned threads = thread_counts[ti];
+                    dropout_set_threads(threads);
+                    /* roofline: the faster of 1 thread and `threads` threads */
+                    stats roof1, roof_t, roof;
+                    target rt = {-1, 0, &pool, &params, &b};
+                    status = measure(&rt, (unsigned)repeats, &roof1);
+                    roof = roof1;
+                    if (threads > 1 && threads == max_threads) {
+                        rt.roof_parallel = 1;
+                        measure(&rt, (unsigned)repeats, &roof_t);
+                        if (roof_t.median < roof.median)
+                            roof = roof_t;
+                    }
+                    for (int op = 0; op < OP_COUNT && status == DROPOUT_OK; op++) {
+                        if (op_choice != OP_ALL && op != op_choice)
+                            continue;
+                        target t = {op, 0, &pool, &params, &b};
+                        stats st;
+                        status = measure(&t, (unsigned)repeats, &st);
+                        if (status != DROPOUT_OK)
+                            break;
+                        double gbs = bytes_per_element(op, f64) / st.median;
+                        double ratio = st.median / roof.median;
+                        if (json)
+                            printf("{\"op\":\"%s\",\"dtype\":\"%s\",\"isa\":\"%s\",\"n\":%zu,"
+                                   "\"p\":%g,\"threads\":%u,\"ns_per_elem\":%.6g,"
+                                   "\"ns_per_elem_min\":%.6g,\"ns_per_elem_max\":%.6g,"
+                                   "\"gb_per_s\":%.6g,\"roofline_ns_per_elem\":%.6g,"
+                                   "\"ratio\":%.4g}\n",
+                                   op_names[op], f64 ? "f64" : "f32", dropout_isa(), b.n, ps[pi],
+                                   threads, st.median, st.min, st.max, gbs, roof.median, ratio);
+                        else
+                            printf("%-14s %-5s %10zu %5g %3u %8.4f (%.4f-%.4f) %8.2f %9.4f %7.3f\n",
+                                   op_names[op], f64 ? "f64" : "f32", b.n, ps[pi], threads,
+                                   st.median, st.min, st.max, gbs, roof.median, ratio);
+                        fflush(stdout);
+                    }
+                }
+            }
+            buffers_free(&b);
+        }
+    }
+    roof_pool_stop(&pool);
+    if (status != DROPOUT_OK)
+        return cli_error("bench", "%s", dropout_status_string(status));
+    return 0;
+}
