@@ -36,8 +36,8 @@ endif()
 
 # The verify table: --quick always (it is what the sanitizer build runs), the
 # full sizes (>= 10^7 elements per p) when not sanitized.  Measured on the
-# 2-core development VM, one thread: full 5.6 s with the scalar kernels,
-# 1.5 s with AVX2; --quick 0.05 s.
+# 2-core development VM, one thread: full 5.6-6.5 s with the scalar kernels,
+# 1.5-1.8 s with AVX2; --quick 0.05-0.3 s (0.6 s in a Debug ASan build).
 add_test(NAME cli_verify_quick COMMAND dropout_cli verify --quick)
 set_tests_properties(cli_verify_quick PROPERTIES LABELS cli)
 if(DROPOUT_SANITIZE)
