@@ -8,6 +8,7 @@
  */
 #include "args.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ int cli_parse_u64(const char *text, uint64_t *value)
 /* A whole-token double; -1 if not a number at all. */
 static int parse_double(const char *text, double *value)
 {
-    if (*text == '\0' || *text == ' ' || *text == '\t' || *text == '\n')
+    if (*text == '\0' || isspace((unsigned char)*text)) /* strtod would skip it */
         return -1;
     char *end = NULL;
     double result = strtod(text, &end);

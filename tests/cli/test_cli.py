@@ -316,6 +316,7 @@ ERROR_CASES = [
     ("p is abc", with_value("--p", "abc"), ""),
     ("p is empty", with_value("--p", ""), ""),
     ("p is 0.5x", with_value("--p", "0.5x"), ""),
+    ("p has a leading space", with_value("--p", " 0.5"), ""),
     ("seed is 2^64", with_value("--seed", "18446744073709551616"), ""),
     ("seed is 0x1 followed by 16 zeros", with_value("--seed", "0x10000000000000000"), ""),
     ("seed is -1", with_value("--seed", "-1"), ""),
