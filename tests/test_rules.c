@@ -493,24 +493,33 @@ static void rule_no_overrun(const dtype *t)
 
 static void rule_status_strings(void)
 {
-    const char *seen[16];
-    int codes = 0;
-    for (int code = DROPOUT_OK; code <= DROPOUT_ERROR_OVERLAP; code++) {
+    /* Known codes run from DROPOUT_OK without gaps; each has its own
+     * sentence, and every other code gets the (non-empty) unknown one. */
+    const char *unknown = dropout_status_string(-1);
+    CHECK(unknown != NULL && unknown[0] != '\0', "unknown status -1 has no string");
+    const char *seen[256];
+    int last_known = -1;
+    for (int code = 0; code < 256; code++) {
         const char *s = dropout_status_string(code);
         CHECK(s != NULL && s[0] != '\0', "status %d has no string", code);
-        if (s == NULL)
+        if (s == NULL || unknown == NULL)
             continue;
-        for (int k = 0; k < codes; k++)
-            CHECK(strcmp(seen[k], s) != 0, "status %d and %d share the string \"%s\"", k, code, s);
-        seen[codes++] = s;
+        if (strcmp(s, unknown) == 0)
+            continue;
+        CHECK(code == last_known + 1, "status %d has a string but %d has none", code,
+              last_known + 1);
+        for (int k = 0; k <= last_known; k++)
+            CHECK(strcmp(seen[k], s) != 0, "status %d and %d share the string \"%s\"", k, code,
+                  s);
+        seen[code] = s;
+        last_known = code;
         printf("  status %d: %s\n", code, s);
     }
-    const int unknown[] = {-1, 10, 1000, -2147483647 - 1};
-    for (int k = 0; k < 4; k++) {
-        const char *s = dropout_status_string(unknown[k]);
-        CHECK(s != NULL && s[0] != '\0', "unknown status %d has no string", unknown[k]);
-        for (int j = 0; s && j < codes; j++)
-            CHECK(strcmp(seen[j], s) != 0, "unknown status %d reads as a known one", unknown[k]);
+    CHECK(last_known >= DROPOUT_ERROR_OVERLAP, "only codes up to %d have strings", last_known);
+    const int others[] = {-1, -2147483647 - 1, 256, 1000, 2147483647};
+    for (int k = 0; k < 5; k++) {
+        const char *s = dropout_status_string(others[k]);
+        CHECK(s != NULL && s[0] != '\0', "unknown status %d has no string", others[k]);
     }
     CHECK(dropout_mask_bytes(0) == 0 && dropout_mask_bytes(1) == 1 && dropout_mask_bytes(8) == 1 &&
               dropout_mask_bytes(9) == 2 && dropout_mask_bytes(SIZE_MAX) == SIZE_MAX / 8 + 1,
