@@ -1,0 +1,28 @@
+# Tests of the dropout family (issue 5): bf16/f16, broadcast masks, alpha and
+# gaussian dropout, fused bias + dropout + residual.  Linked against the
+# shared library and the public header, except test_family_isa, which calls
+# the internal apply tables directly (every ISA against the scalar one).
+set(DROPOUT_FAMILY_TESTS_DIR ${CMAKE_CURRENT_SOURCE_DIR}/family)
+
+function(dropout_family_test name)
+  add_executable(${name} ${DROPOUT_FAMILY_TESTS_DIR}/${name}.c)
+  target_link_libraries(${name} PRIVATE dropout::dropout m)
+  target_compile_options(${name} PRIVATE ${DROPOUT_WARNINGS})
+  if(DROPOUT_SANITIZE)
+    target_compile_definitions(${name} PRIVATE DROPOUT_TEST_SANITIZE=1)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS family)
+endfunction()
+
+dropout_family_test(test_family_half)
+
+# Internal: the apply tables themselves.
+add_executable(test_family_isa ${DROPOUT_FAMILY_TESTS_DIR}/test_family_isa.c)
+target_link_libraries(test_family_isa PRIVATE dropout_internal m)
+target_compile_options(test_family_isa PRIVATE ${DROPOUT_WARNINGS})
+add_test(NAME test_family_isa COMMAND test_family_isa)
+set_tests_properties(test_family_isa PROPERTIES LABELS family)
+dropout_family_test(test_family_broadcast)
+dropout_family_test(test_family_alpha)
+dropout_family_test(test_family_gaussian)
