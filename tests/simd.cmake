@@ -25,9 +25,21 @@ find_package(Threads REQUIRED)
 dropout_simd_executable(test_simd_kernels)
 dropout_simd_executable(test_simd_api)
 
-# Which variants can this machine run?  (Not known when cross-compiling.)
+set(simd_built scalar)
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+    list(APPEND simd_built avx2 avx512)
+  elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+    list(APPEND simd_built neon)
+  endif()
+endif()
+
+# Which variants can this machine run?  A cross build assumes the target
+# runs every variant built (its tests run under an emulator or there).
 set(DROPOUT_SIMD_RUNNABLE scalar)
-if(NOT CMAKE_CROSSCOMPILING)
+if(CMAKE_CROSSCOMPILING)
+  set(DROPOUT_SIMD_RUNNABLE ${simd_built})
+else()
   try_run(simd_run_result simd_compile_result
     ${CMAKE_CURRENT_BINARY_DIR}/simd_cpu_features
     ${DROPOUT_SIMD_TESTS_DIR}/cpu_features.c
@@ -36,15 +48,6 @@ if(NOT CMAKE_CROSSCOMPILING)
     set(DROPOUT_SIMD_RUNNABLE ${simd_cpu_output})
   else()
     message(WARNING "simd tests: could not detect this CPU's SIMD features; testing scalar only")
-  endif()
-endif()
-
-set(simd_built scalar)
-if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
-  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-    list(APPEND simd_built avx2 avx512)
-  elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
-    list(APPEND simd_built neon)
   endif()
 endif()
 

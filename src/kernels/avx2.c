@@ -3,7 +3,7 @@
  *
  * Work goes tile by tile (TILE elements, small enough that the keep bytes
  * stay in L1 beside x and y):
- *   1. Philox for 8 blocks at once (8 counters per vector, 128 elements),
+ *   1. Philox for 16 blocks at once (two vectors of 8 counters, 256 elements),
  *      transposed so the 128 random bytes come out in element order;
  *      keep byte = 0xFF if r < t0 else 0x00; the positions where r == t0 (a
  *      tie, 1 in 256) are collected as bits.
@@ -20,15 +20,16 @@
 #include "kernels.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
-#define GROUP 128 /* elements per Philox vector: 8 blocks of 16 bytes */
+#define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
 
 /* Everything Philox needs that does not change within a call. */
 typedef struct philox_avx2 {
     __m256i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
     __m256i round_key1[PHILOX_ROUNDS]; /* key[1] + r * W1, broadcast */
-    __m256i first_hi1, first_lo1;      /* M1 * lo(stream): round 1's second product */
-    __m256i first_c2_xor;              /* hi(stream) ^ key[1] (round 1's c3 ^ k1)   */
+    __m256i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
+    __m256i first_c1;                  /* lo(M1 * lo(stream)): round 1's c1       */
+    __m256i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
 } philox_avx2;
 
 static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
@@ -41,72 +42,78 @@ static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
         k1 += PHILOX_W1;
     }
     uint64_t product1 = (uint64_t)PHILOX_M1 * ms->stream_lo;
-    px->first_hi1 = _mm256_set1_epi32((int)(uint32_t)(product1 >> 32));
-    px->first_lo1 = _mm256_set1_epi32((int)(uint32_t)product1);
+    px->first_c0_xor = _mm256_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
+    px->first_c1 = _mm256_set1_epi32((int)(uint32_t)product1);
     px->first_c2_xor = _mm256_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
 }
 
-/* (hi, lo) = 32x32->64 products of every lane of c by m.  _mm256_mul_epu32
- * multiplies the even lanes only, so the odd lanes go through a second
- * multiply after moving them down, and the halves are blended back. */
-static inline void mul_hi_lo_avx2(__m256i c, __m256i m, __m256i *hi, __m256i *lo)
+/* Philox4x32-10 of 4 blocks, one per 64-bit lane ("wide" layout): each word
+ * lives in the low 32 bits of its lane, so _mm256_mul_epu32 gives the whole
+ * 64-bit product of every lane, its low half is already in place and its
+ * high half is one shift away.  The high 32 bits of a lane are don't-care.
+ * Four such sets run interleaved: one chain alone would wait on the
+ * multiply's latency. */
+#define SETS 4
+
+/* 4 x 4 blocks from `block`.  Set s, lane l holds block
+ * block + 8 * (s / 2) + lane_block[s % 2][l]; that order makes merge_avx2
+ * and transpose_avx2 produce blocks in order. */
+static inline void philox16_avx2(const philox_avx2 *px, uint64_t block, __m256i out[8])
 {
-    /* even = c[2i] * m, odd = c[2i+1] * m, as 64-bit lanes */
-    __m256i even = _mm256_mul_epu32(c, m);
-    __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(c, 32), m);
-    /* hi[2i] = even >> 32, hi[2i+1] = odd >> 32 (already in the odd dword) */
-    *hi = _mm256_blend_epi32(_mm256_shuffle_epi32(even, 0xF5), odd, 0xAA);
-    /* lo[2i] = (u32)even, lo[2i+1] = (u32)odd */
-    *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-}
+    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
+    const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
+    const __m256i base = _mm256_set1_epi64x((long long)block);
+    const __m256i offsets[SETS] = {
+        _mm256_setr_epi64x(0, 4, 1, 5), _mm256_setr_epi64x(2, 6, 3, 7),
+        _mm256_setr_epi64x(8, 12, 9, 13), _mm256_setr_epi64x(10, 14, 11, 15)};
+    __m256i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
 
-/* Philox4x32-10 of the 8 blocks block + {0, 2, 4, 6, 1, 3, 5, 7} (that lane
- * order makes the transpose below produce blocks 0 ... 7 in order).  On
- * return out[v] holds the 32 random bytes of blocks block + 2v, block + 2v + 1. */
-static inline void philox8_avx2(const philox_avx2 *px, uint64_t block, __m256i out[4])
-{
-    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
-    const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
-    const __m256i offsets = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    const __m256i sign = _mm256_set1_epi32(INT32_MIN);
-
-    /* counter = {lo(j), hi(j), lo(stream), hi(stream)}, j = block + offset;
-     * hi(j) gains 1 where lo(j) wrapped (lo < offset, unsigned) */
-    __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)block), offsets);
-    __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(offsets, sign),
-                                         _mm256_xor_si256(lo, sign));
-    __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(block >> 32)), wrapped);
-
-    /* Round 1: c2 = lo(stream) is the same in every lane, so its product is
-     * precomputed. */
-    __m256i hi0, lo0;
-    mul_hi_lo_avx2(lo, m0, &hi0, &lo0);
-    __m256i c0 = _mm256_xor_si256(_mm256_xor_si256(px->first_hi1, hi), px->round_key0[0]);
-    __m256i c1 = px->first_lo1;
-    __m256i c2 = _mm256_xor_si256(hi0, px->first_c2_xor);
-    __m256i c3 = lo0;
-
-    /* Rounds 2 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
+    for (int t = 0; t < SETS; t++) {
+        /* j = block + offset (64-bit add: the carry into hi(j) is free);
+         * counter = {lo(j), hi(j), lo(stream), hi(stream)} */
+        __m256i j = _mm256_add_epi64(base, offsets[t]);
+        /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
+         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j)) */
+        __m256i product0 = _mm256_mul_epu32(j, m0);
+        c0[t] = _mm256_xor_si256(_mm256_srli_epi64(j, 32), px->first_c0_xor);
+        c1[t] = px->first_c1;
+        c2[t] = _mm256_xor_si256(_mm256_srli_epi64(product0, 32), px->first_c2_xor);
+        c3[t] = product0;
+    }
+    /* Rounds 2 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+     * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 */
     for (int r = 1; r < PHILOX_ROUNDS; r++) {
-        __m256i hi1, lo1;
-        mul_hi_lo_avx2(c0, m0, &hi0, &lo0);
-        mul_hi_lo_avx2(c2, m1, &hi1, &lo1);
-        c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), px->round_key0[r]);
-        c1 = lo1;
-        c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), px->round_key1[r]);
-        c3 = lo0;
+        for (int t = 0; t < SETS; t++) {
+            __m256i product0 = _mm256_mul_epu32(c0[t], m0);
+            __m256i product1 = _mm256_mul_epu32(c2[t], m1);
+            __m256i c1_key = _mm256_xor_si256(c1[t], px->round_key0[r]);
+            __m256i c3_key = _mm256_xor_si256(c3[t], px->round_key1[r]);
+            c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
+            c1[t] = product1;
+            c2[t] = _mm256_xor_si256(_mm256_srli_epi64(product0, 32), c3_key);
+            c3[t] = product0;
+        }
     }
 
-    /* 4x4 transpose of 32-bit words inside each 128-bit half: lane 4h + m of
-     * word vector w -> word w of block 2m + h, i.e. bytes in element order */
-    __m256i u0 = _mm256_unpacklo_epi32(c0, c1);
-    __m256i u1 = _mm256_unpackhi_epi32(c0, c1);
-    __m256i u2 = _mm256_unpacklo_epi32(c2, c3);
-    __m256i u3 = _mm256_unpackhi_epi32(c2, c3);
-    out[0] = _mm256_unpacklo_epi64(u0, u2);
-    out[1] = _mm256_unpackhi_epi64(u0, u2);
-    out[2] = _mm256_unpacklo_epi64(u1, u3);
-    out[3] = _mm256_unpackhi_epi64(u1, u3);
+    /* Two wide sets -> one dense vector per word: dword 2l from set a, 2l + 1
+     * from set b; then a 4x4 transpose of 32-bit words inside each 128-bit
+     * half puts the 16 bytes of each block together, blocks in order. */
+    for (int h = 0; h < 2; h++) {
+        const int a = 2 * h, b = 2 * h + 1;
+        __m256i w0 = _mm256_blend_epi32(c0[a], _mm256_slli_epi64(c0[b], 32), 0xAA);
+        __m256i w1 = _mm256_blend_epi32(c1[a], _mm256_slli_epi64(c1[b], 32), 0xAA);
+        __m256i w2 = _mm256_blend_epi32(c2[a], _mm256_slli_epi64(c2[b], 32), 0xAA);
+        __m256i w3 = _mm256_blend_epi32(c3[a], _mm256_slli_epi64(c3[b], 32), 0xAA);
+        /* dword 4h' + m of w holds block 2m + h' (of these 8): transpose */
+        __m256i u0 = _mm256_unpacklo_epi32(w0, w1);
+        __m256i u1 = _mm256_unpackhi_epi32(w0, w1);
+        __m256i u2 = _mm256_unpacklo_epi32(w2, w3);
+        __m256i u3 = _mm256_unpackhi_epi32(w2, w3);
+        out[4 * h + 0] = _mm256_unpacklo_epi64(u0, u2);
+        out[4 * h + 1] = _mm256_unpackhi_epi64(u0, u2);
+        out[4 * h + 2] = _mm256_unpacklo_epi64(u1, u3);
+        out[4 * h + 3] = _mm256_unpackhi_epi64(u1, u3);
+    }
 }
 
 /* Keep bytes of elements first ... first + len - 1 (len <= TILE), ties
@@ -124,21 +131,21 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
     const __m256i t0_flipped = _mm256_set1_epi8((char)(ms->t0 ^ 0x80u));
     const __m256i t0 = _mm256_set1_epi8((char)ms->t0);
     for (size_t g = 0; g < groups; g++) {
-        __m256i r[4];
-        philox8_avx2(px, block + 8 * g, r);
-        for (int v = 0; v < 4; v++) {
+        __m256i r[8];
+        philox16_avx2(px, block + 16 * g, r);
+        for (int v = 0; v < 8; v++) {
             /* keep = r < t0, unsigned: flip the sign bits and compare signed */
             __m256i kept = _mm256_cmpgt_epi8(t0_flipped, _mm256_xor_si256(r[v], flip));
             _mm256_storeu_si256((__m256i *)(keep + GROUP * g + 32 * v), kept);
             /* tie = r == t0, one bit per element */
-            ties[4 * g + (size_t)v] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], t0));
+            ties[8 * g + (size_t)v] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], t0));
         }
     }
     memset(keep + GROUP * groups, 0, 32);
 
     /* The ties of the tile, in one pass: keep[pos] = tie draw of its element.
      * Ties before o or past o + len belong to other tiles. */
-    for (size_t w = 0; w < 4 * groups; w++) {
+    for (size_t w = 0; w < 8 * groups; w++) {
         for (uint32_t t = ties[w]; t != 0; t &= t - 1) {
             size_t pos = 32 * w + (size_t)__builtin_ctz(t);
             if (pos >= o && pos < o + len)
