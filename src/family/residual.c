@@ -168,8 +168,8 @@ int dropout_bias_residual_forward(const dropout_params *params, int dtype, void 
         family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0 / (1.0 - p), 0.0, 0.0);
         c.regen = c.ms.threshold != MASK_THRESHOLD_ALL && c.ms.threshold != 0;
         c.fill = c.ms.threshold ? 0xFF : 0x00;
-        c.mask_out = mask;
     }
+    c.mask_out = train ? mask : NULL; /* evaluation writes no mask */
     parallel_run(n, residual_chunk, &c);
     return DROPOUT_OK;
 }
