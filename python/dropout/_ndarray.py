@@ -48,7 +48,9 @@ def _kernels(array, name):
 def _output(out, like, name):
     """`out`, checked to fit `like`, or a fresh array."""
     if out is None:
-        return np.empty_like(like, order="C")
+        out = np.empty_like(like, order="C")
+        _library.advise_huge_pages(out.ctypes.data, out.nbytes)
+        return out
     if not isinstance(out, np.ndarray):
         raise TypeError("%s must be a numpy.ndarray, not %s" % (name, type(out).__name__))
     if out.dtype != like.dtype or out.shape != like.shape:

@@ -69,20 +69,29 @@ def _pointer(tensor):
     return tensor.data_ptr() if tensor.numel() else None
 
 
-def _apply(kernels, params, out, source, regenerate):
-    """out = dropout of `source` (both contiguous, same size) under params."""
-    call = kernels.backward_regen if regenerate else kernels.forward
-    extra = () if regenerate else (None, 0)
-    status = call(ctypes.byref(params), _pointer(out), _pointer(source), source.numel(), *extra)
+def _new_output(shape, dtype):
+    """An uninitialized contiguous tensor for the library to write."""
+    out = torch.empty(shape, dtype=dtype)
+    _library.advise_huge_pages(out.data_ptr(), out.numel() * out.element_size())
+    return out
+
+
+def _run_forward(kernels, params, out, source, mask):
+    """out = dropout of `source` (both contiguous, same size); the packed
+    keep mask goes into `mask` (uint8, ceil(n / 8) bytes) unless it is None."""
+    n = source.numel()
+    status = kernels.forward(ctypes.byref(params), _pointer(out), _pointer(source), n,
+                             None if mask is None else _pointer(mask),
+                             0 if mask is None else mask.numel())
     _library.check(status, "dropout.torch.dropout")
 
 
-def _forward(x, params, inplace):
+def _forward(x, params, inplace, mask=None):
     """y = dropout(x), written into x itself if inplace.  No autograd here."""
     kernels = _kernels(x, "input")
     if x.is_contiguous():
-        y = x if inplace else torch.empty(x.shape, dtype=x.dtype)
-        _apply(kernels, params, y, x, regenerate=False)
+        y = x if inplace else _new_output(x.shape, x.dtype)
+        _run_forward(kernels, params, y, x, mask)
         return y
     # Any other layout: run on a row-major copy, so that the mask index of an
     # element is its row-major index whatever the strides.  The result then
@@ -90,7 +99,7 @@ def _forward(x, params, inplace):
     # in x's memory order (channels_last stays channels_last), as PyTorch's
     # own element-wise operators lay out their outputs.
     y = x.contiguous()
-    _apply(kernels, params, y, y, regenerate=False)
+    _run_forward(kernels, params, y, y, mask)
     if inplace:
         return x.copy_(y)
     out = _empty_in_memory_order(x)
@@ -105,24 +114,37 @@ def _empty_in_memory_order(x):
     return base.permute([order.index(d) for d in range(x.dim())])
 
 
-def _backward(dy, params):
-    """dx = keep ? dy * s : 0 with the forward's mask regenerated."""
+def _backward(dy, params, mask=None):
+    """dx = keep ? dy * s : 0, the forward's mask regenerated from params, or
+    read from its packed copy `mask`."""
     kernels = _kernels(dy, "grad_output")
     dy = dy.contiguous()  # e.g. the stride-0 gradient of a sum()
-    dx = torch.empty(dy.shape, dtype=dy.dtype)
-    _apply(kernels, params, dx, dy, regenerate=True)
+    dx = _new_output(dy.shape, dy.dtype)
+    n = dy.numel()
+    if mask is None:
+        status = kernels.backward_regen(ctypes.byref(params), _pointer(dx), _pointer(dy), n)
+    else:
+        status = kernels.backward_mask(ctypes.byref(params), _pointer(dx), _pointer(dy), n,
+                                       _pointer(mask), mask.numel())
+    _library.check(status, "dropout.torch.dropout (backward)")
     return dx
 
 
 class DropoutFunction(torch.autograd.Function):
-    """Autograd node of dropout: saves (p, seed, stream), not a mask."""
+    """Autograd node of dropout.  Saves (p, seed, stream) and, only when
+    save_mask is true, the packed 1-bit mask (n / 8 bytes): backward then
+    reads the mask instead of recomputing it."""
 
     @staticmethod
-    def forward(ctx, x, p, seed, stream, inplace):
+    def forward(ctx, x, p, seed, stream, inplace, save_mask):
         ctx.rng = (p, seed, stream)
         if inplace:
             ctx.mark_dirty(x)
-        return _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), inplace)
+        mask = torch.empty((x.numel() + 7) // 8, dtype=torch.uint8) if save_mask else None
+        y = _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), inplace, mask)
+        if save_mask:
+            ctx.save_for_backward(mask)
+        return y
 
     @staticmethod
     def backward(ctx, dy):
@@ -130,10 +152,11 @@ class DropoutFunction(torch.autograd.Function):
         if torch.is_grad_enabled():
             # create_graph=True: the gradient is itself dropout of dy with the
             # same mask, so build it as a differentiable node (double backward).
-            dx = DropoutFunction.apply(dy.contiguous(), p, seed, stream, False)
+            dx = DropoutFunction.apply(dy.contiguous(), p, seed, stream, False, False)
         else:
-            dx = _backward(dy, _library.Params(p, seed, stream, 0, _library.TRAIN))
-        return dx, None, None, None, None
+            mask = ctx.saved_tensors[0] if ctx.saved_tensors else None
+            dx = _backward(dy, _library.Params(p, seed, stream, 0, _library.TRAIN), mask)
+        return dx, None, None, None, None, None
 
 
 def _drawn_stream():
@@ -148,7 +171,7 @@ def _u64(value, name):
     return _arguments.u64(value, name)
 
 
-def _run(x, p, training, seed, stream, inplace):
+def _run(x, p, training, seed, stream, inplace, save_mask):
     """The one path of the functional form and the module; returns
     (y, seed, stream) with the seed and stream actually used (None in eval)."""
     p = _arguments.check_p(p)  # ValueError for p outside [0, 1], in eval too
@@ -158,7 +181,7 @@ def _run(x, p, training, seed, stream, inplace):
     if torch.is_grad_enabled() and x.requires_grad or inplace:
         # Autograd needs the node; in-place needs it too, so that x's version
         # counter moves and a stale saved x is caught, as with nn.Dropout.
-        y = DropoutFunction.apply(x, p, seed, stream, bool(inplace))
+        y = DropoutFunction.apply(x, p, seed, stream, bool(inplace), bool(save_mask))
         if inplace:
             y = x  # apply() returns an alias of x when x needs no gradient
     else:
@@ -166,7 +189,8 @@ def _run(x, p, training, seed, stream, inplace):
     return y, seed, stream
 
 
-def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=False):
+def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=False,
+            save_mask=False):
     """Functional dropout, like torch.nn.functional.dropout.
 
     seed=None: seed = torch.initial_seed() and one stream drawn from torch's
@@ -178,7 +202,7 @@ def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=Fals
             stream = _drawn_stream()
     seed = _u64(seed, "seed")
     stream = 0 if stream is None else _u64(stream, "stream")
-    return _run(input, p, training, seed, stream, inplace)[0]
+    return _run(input, p, training, seed, stream, inplace, save_mask)[0]
 
 
 class Dropout(torch.nn.Module):
@@ -189,10 +213,11 @@ class Dropout(torch.nn.Module):
     use (S, next_stream) and increment next_stream, like dropout_layer in C.
     """
 
-    def __init__(self, p=0.5, inplace=False, seed=None):
+    def __init__(self, p=0.5, inplace=False, seed=None, save_mask=False):
         super().__init__()
         self.p = _arguments.check_p(p)
         self.inplace = inplace
+        self.save_mask = save_mask
         self.seed = None if seed is None else _u64(seed, "seed")
         self.next_stream = 0
         self.last_seed = None
@@ -200,16 +225,19 @@ class Dropout(torch.nn.Module):
 
     def forward(self, input):
         if not self.training:
-            return _run(input, self.p, False, None, None, self.inplace)[0]
+            return _run(input, self.p, False, None, None, self.inplace, self.save_mask)[0]
         if self.seed is None:
             seed, stream = torch.initial_seed(), _drawn_stream()
         else:
             seed, stream = self.seed, self.next_stream
-        y, self.last_seed, self.last_stream = _run(input, self.p, True, seed, stream, self.inplace)
+        y, self.last_seed, self.last_stream = _run(input, self.p, True, seed, stream, self.inplace,
+                                                   self.save_mask)
         if self.seed is not None:
             self.next_stream = (self.next_stream + 1) & _U64_MASK
         return y
 
     def extra_repr(self):
         text = "p={}, inplace={}".format(self.p, self.inplace)
+        if self.save_mask:
+            text += ", save_mask=True"
         return text if self.seed is None else text + ", seed={}".format(self.seed)

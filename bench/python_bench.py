@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""
+python_bench.py — dropout side by side in one process, on the same tensors:
+
+  F.dropout     torch.nn.functional.dropout (PyTorch's CPU kernel: a Bernoulli
+                float mask, then a multiply)
+  drop-in       dropout.torch.dropout (libdropout through ctypes; seed from
+                torch.initial_seed(), one stream drawn per call, as by default)
+  NumPy         a plain NumPy dropout: mask = rng.random(n) >= p, y = x * mask * s
+  dropout.fwd   the NumPy front end, dropout.forward(x, p, seed=, stream=)
+
+Forward alone and forward + backward through autograd (y.backward(dy); for
+NumPy, dx = dy * mask * s), float32, for 1 and 2 threads (torch.set_num_threads
+and dropout.set_threads both), n from 2^12 to 2^26.  Every time is the median
+of repeated calls, Python overhead included; ratios are F.dropout's time (or
+NumPy's) divided by the drop-in's: above 1 means the drop-in is faster.
+
+    PYTHONPATH=python DROPOUT_LIBRARY_PATH=build/src \\
+        flock /tmp/dropout-bench.lock /usr/bin/python3 bench/python_bench.py
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import dropout
+import dropout.torch as dt
+
+
+def median_seconds(fn, budget, min_reps=3, max_reps=2000):
+    """Median wall time of fn() over repeated calls (after one warm-up), using
+    about `budget` seconds."""
+    fn()
+    times = []
+    spent = 0.0
+    while len(times) < min_reps or (spent < budget and len(times) < max_reps):
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        times.append(elapsed)
+        spent += elapsed
+    return statistics.median(times)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def load_average():
+    try:
+        return "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        return "unknown"
+
+
+def measure(n, p, budget):
+    """Times (seconds) of every variant at size n; the caller sets threads."""
+    torch.manual_seed(0)
+    x = torch.randn(n)
+    dy = torch.randn(n)
+    x_grad = x.clone().requires_grad_()
+    x_np, dy_np = x.numpy(), dy.numpy()
+    rng = np.random.default_rng(0)
+    s = np.float32(1.0 / (1.0 - p))
+
+    def torch_forward():
+        F.dropout(x, p, True)
+
+    def drop_in_forward():
+        dt.dropout(x, p, True)
+
+    def torch_both():
+        x_grad.grad = None
+        F.dropout(x_grad, p, True).backward(dy)
+
+    def drop_in_both():
+        x_grad.grad = None
+        dt.dropout(x_grad, p, True).backward(dy)
+
+    def numpy_forward():
+        mask = rng.random(n, dtype=np.float32) >= p
+        return x_np * mask * s, mask
+
+    def numpy_both():
+        _, mask = numpy_forward()
+        return dy_np * mask * s
+
+    stream = iter(range(1 << 62))
+
+    def front_end_forward():
+        dropout.forward(x_np, p, seed=1, stream=next(stream))
+
+    return {
+        "F.dropout fwd": median_seconds(torch_forward, budget),
+        "drop-in fwd": median_seconds(drop_in_forward, budget),
+        "NumPy fwd": median_seconds(numpy_forward, budget),
+        "dropout.forward fwd": median_seconds(front_end_forward, budget),
+        "F.dropout fwd+bwd": median_seconds(torch_both, budget),
+        "drop-in fwd+bwd": median_seconds(drop_in_both, budget),
+        "NumPy fwd+bwd": median_seconds(numpy_both, budget),
+    }
+
+
+def microseconds(seconds):
+    us = seconds * 1e6
+    return "%.0f" % us if us >= 100 else "%.1f" % us
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    parser.add_argument("--min-log2", type=int, default=12)
+    parser.add_argument("--max-log2", type=int, default=26)
+    parser.add_argument("--step", type=int, default=2, help="log2 step between sizes (default 2)")
+    parser.add_argument("--p", type=float, default=0.5)
+    parser.add_argument("--budget", type=float, default=0.25,
+                        help="seconds of repeated calls per variant and size (default 0.25)")
+    args = parser.parse_args()
+    thread_counts = [int(t) for t in args.threads.split(",")]
+
+    print("# dropout Python benchmark")
+    print("machine: %s, %d logical CPUs, load average %s (before)"
+          % (cpu_model(), os.cpu_count() or 0, load_average()))
+    print("python %s, numpy %s, torch %s; libdropout %s, ISA %s (%s)"
+          % (platform.python_version(), np.__version__, torch.__version__,
+             dropout.library_version, dropout.isa(), dropout.library_path))
+    print("float32, p = %g; times are medians in microseconds, Python overhead included\n" % args.p)
+    print("| threads | n | F.dropout fwd | drop-in fwd | NumPy fwd | dropout.forward (NumPy) "
+          "| F.dropout fwd+bwd | drop-in fwd+bwd | NumPy fwd+bwd "
+          "| F / drop-in fwd | F / drop-in fwd+bwd | NumPy / drop-in fwd+bwd |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        dropout.set_threads(threads)
+        for log2 in range(args.min_log2, args.max_log2 + 1, args.step):
+            t = measure(1 << log2, args.p, args.budget)
+            print("| %d | 2^%d | %s | %s | %s | %s | %s | %s | %s | %.1fx | %.1fx | %.1fx |" % (
+                threads, log2,
+                microseconds(t["F.dropout fwd"]), microseconds(t["drop-in fwd"]),
+                microseconds(t["NumPy fwd"]), microseconds(t["dropout.forward fwd"]),
+                microseconds(t["F.dropout fwd+bwd"]), microseconds(t["drop-in fwd+bwd"]),
+                microseconds(t["NumPy fwd+bwd"]),
+                t["F.dropout fwd"] / t["drop-in fwd"],
+                t["F.dropout fwd+bwd"] / t["drop-in fwd+bwd"],
+                t["NumPy fwd+bwd"] / t["drop-in fwd+bwd"]), flush=True)
+    print("\nload average %s (after)" % load_average())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
