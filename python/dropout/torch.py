@@ -8,7 +8,9 @@ dropout.torch — a drop-in for torch.nn.Dropout and F.dropout on CPU tensors.
 What differs from torch.nn.Dropout is what is kept for backward and where the
 random bits come from:
   * backward keeps two integers, (seed, stream), and regenerates the mask from
-    them; no float or bool mask is stored between forward and backward;
+    them; no float or bool mask is stored between forward and backward
+    (save_mask=True keeps the packed 1-bit mask instead, n / 8 bytes, and
+    backward then reads it rather than recomputing it);
   * the mask is mask stream v1 of docs/SPEC.md: element k of the flattened
     (row-major) tensor is dropped or kept by (seed, stream, k, p) alone, the
     same for every thread count, CPU and dtype.
@@ -238,6 +240,8 @@ class Dropout(torch.nn.Module):
 
     def extra_repr(self):
         text = "p={}, inplace={}".format(self.p, self.inplace)
+        if self.seed is not None:
+            text += ", seed={}".format(self.seed)
         if self.save_mask:
             text += ", save_mask=True"
-        return text if self.seed is None else text + ", seed={}".format(self.seed)
+        return text

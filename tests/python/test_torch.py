@@ -324,6 +324,30 @@ class MaskAndSeeding(unittest.TestCase):
         resumed.next_stream = 1
         self.assertTrue(torch.equal(resumed(x), outputs[1]))
 
+    def test_backward_keeps_two_integers_or_a_one_bit_mask(self):
+        x = torch.randn(1001, dtype=torch.float64, requires_grad=True)
+        dy = torch.randn(1001, dtype=torch.float64)
+        grads = []
+        for save_mask in (False, True):
+            x.grad = None
+            y = dt.dropout(x, 0.4, True, seed=10, stream=20, save_mask=save_mask)
+            saved = y.grad_fn.saved_tensors
+            if save_mask:
+                self.assertEqual(len(saved), 1)
+                self.assertEqual((saved[0].dtype, saved[0].numel()), (torch.uint8, 126))  # ceil(1001/8)
+                packed = dropout.mask(1001, 0.4, seed=10, stream=20)
+                self.assertEqual(saved[0].numpy().tobytes(), packed.tobytes())
+            else:
+                self.assertEqual(len(saved), 0)  # only (p, seed, stream) as plain numbers
+            y.backward(dy)
+            grads.append(x.grad.clone())
+        self.assertTrue(same_bits(grads[0], grads[1]))
+        layer = dt.Dropout(0.4, seed=1, save_mask=True)
+        self.assertEqual(repr(layer), "Dropout(p=0.4, inplace=False, seed=1, save_mask=True)")
+        fn = lambda t: dt.dropout(t, 0.4, True, seed=3, save_mask=True)
+        self.assertTrue(torch.autograd.gradcheck(fn, (x,)))
+        self.assertTrue(torch.autograd.gradgradcheck(fn, (x,)))
+
     def test_threads_do_not_change_results(self):
         x = torch.randn(1 << 20)
         before = dropout.threads()
