@@ -9,6 +9,9 @@ python_bench.py — dropout side by side in one process, on the same tensors:
   NumPy         a plain NumPy dropout: mask = rng.random(n) >= p, y = x * mask * s
   dropout.fwd   the NumPy front end, dropout.forward(x, p, seed=, stream=)
 
+The drop-in's backward regenerates the mask from (seed, stream) by default;
+the save_mask column keeps the packed 1-bit mask instead (save_mask=True).
+
 Forward alone and forward + backward through autograd (y.backward(dy); for
 NumPy, dx = dy * mask * s), float32, for 1 and 2 threads (torch.set_num_threads
 and dropout.set_threads both), n from 2^12 to 2^26.  Every time is the median
@@ -90,6 +93,10 @@ def measure(n, p, budget):
         x_grad.grad = None
         dt.dropout(x_grad, p, True).backward(dy)
 
+    def drop_in_both_saved_mask():
+        x_grad.grad = None
+        dt.dropout(x_grad, p, True, save_mask=True).backward(dy)
+
     def numpy_forward():
         mask = rng.random(n, dtype=np.float32) >= p
         return x_np * mask * s, mask
@@ -110,6 +117,7 @@ def measure(n, p, budget):
         "dropout.forward fwd": median_seconds(front_end_forward, budget),
         "F.dropout fwd+bwd": median_seconds(torch_both, budget),
         "drop-in fwd+bwd": median_seconds(drop_in_both, budget),
+        "drop-in fwd+bwd save_mask": median_seconds(drop_in_both_saved_mask, budget),
         "NumPy fwd+bwd": median_seconds(numpy_both, budget),
     }
 
@@ -139,22 +147,24 @@ def main():
              dropout.library_version, dropout.isa(), dropout.library_path))
     print("float32, p = %g; times are medians in microseconds, Python overhead included\n" % args.p)
     print("| threads | n | F.dropout fwd | drop-in fwd | NumPy fwd | dropout.forward (NumPy) "
-          "| F.dropout fwd+bwd | drop-in fwd+bwd | NumPy fwd+bwd "
-          "| F / drop-in fwd | F / drop-in fwd+bwd | NumPy / drop-in fwd+bwd |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| F.dropout fwd+bwd | drop-in fwd+bwd | drop-in fwd+bwd, save_mask | NumPy fwd+bwd "
+          "| F / drop-in fwd | F / drop-in fwd+bwd | F / drop-in fwd+bwd, save_mask "
+          "| NumPy / drop-in fwd+bwd |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for threads in thread_counts:
         torch.set_num_threads(threads)
         dropout.set_threads(threads)
         for log2 in range(args.min_log2, args.max_log2 + 1, args.step):
             t = measure(1 << log2, args.p, args.budget)
-            print("| %d | 2^%d | %s | %s | %s | %s | %s | %s | %s | %.1fx | %.1fx | %.1fx |" % (
+            print("| %d | 2^%d | %s | %s | %s | %s | %s | %s | %s | %s | %.1fx | %.1fx | %.1fx | %.1fx |" % (
                 threads, log2,
                 microseconds(t["F.dropout fwd"]), microseconds(t["drop-in fwd"]),
                 microseconds(t["NumPy fwd"]), microseconds(t["dropout.forward fwd"]),
                 microseconds(t["F.dropout fwd+bwd"]), microseconds(t["drop-in fwd+bwd"]),
-                microseconds(t["NumPy fwd+bwd"]),
+                microseconds(t["drop-in fwd+bwd save_mask"]), microseconds(t["NumPy fwd+bwd"]),
                 t["F.dropout fwd"] / t["drop-in fwd"],
                 t["F.dropout fwd+bwd"] / t["drop-in fwd+bwd"],
+                t["F.dropout fwd+bwd"] / t["drop-in fwd+bwd save_mask"],
                 t["NumPy fwd+bwd"] / t["drop-in fwd+bwd"]), flush=True)
     print("\nload average %s (after)" % load_average())
     return 0
