@@ -252,6 +252,10 @@ static void rule_keep_all(const dtype *t, double p)
         CHECK(mask_bit(mask, k) == 1, "%s p %g: mask bit %zu is 0", t->name, p, k);
     CHECK(mask[N / 8] >> (N % 8) == 0, "%s p %g: unused mask bits set", t->name, p);
     check_output(t, "forward", p, x, y, mask, N, NULL, NULL);
+    CHECK_OK(t->backward_regen(&params, y, x, N));
+    check_output(t, "backward_regen", p, x, y, mask, N, NULL, NULL);
+    CHECK_OK(t->backward_mask(&params, y, x, N, mask, sizeof mask));
+    check_output(t, "backward_mask", p, x, y, mask, N, NULL, NULL);
     free(x), free(y);
 }
 
