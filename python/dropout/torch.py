@@ -31,8 +31,8 @@ How seed and stream are chosen (for reproducibility under torch.manual_seed):
   recent training forward; dropout.mask(x.numel(), p, seed=last_seed,
   stream=last_stream) is then that forward's packed keep mask.
 
-Tensors: CPU, float32 or float64 (float16/bfloat16 when the loaded library has
-them).  Contiguous tensors are passed by pointer (zero copy); other layouts are
+Tensors: CPU, float32, float64, bfloat16 or float16 (supported_dtypes() says
+which the loaded library has).  Contiguous tensors are passed by pointer (zero copy); other layouts are
 made contiguous first (the mask index is still the row-major element index).
 """
 import ctypes

@@ -169,18 +169,18 @@ class ForwardRules(unittest.TestCase):
                                    return_mask=True)
         self.assertTrue(same_bits(m32, m64))
 
-    def test_half_precision_follows_the_library(self):
-        # float16 is accepted exactly when the loaded library has f16 kernels.
+    def test_float16_rounds_once_from_float32(self):
+        # SPEC section 1: (float)x * s_f32, rounded to nearest-even once.
+        self.assertIn(np.dtype(np.float16), dropout.supported_dtypes())
         x = np.linspace(-2, 2, 1001).astype(np.float16)
-        if np.dtype(np.float16) in dropout.supported_dtypes():
-            y, mask = dropout.forward(x, 0.3, seed=1, stream=2, return_mask=True)
-            s32 = np.float32(1.0 / (1.0 - 0.3))
-            want = np.where(bits(mask, x.size), (x.astype(np.float32) * s32).astype(np.float16),
-                            np.float16(0))
-            self.assertTrue(same_bits(y, want))
-        else:
-            with self.assertRaises(TypeError):
-                dropout.forward(x, 0.3, seed=1, stream=2)
+        y, mask = dropout.forward(x, 0.3, seed=1, stream=2, return_mask=True)
+        s32 = np.float32(1.0 / (1.0 - 0.3))
+        want = np.where(bits(mask, x.size), (x.astype(np.float32) * s32).astype(np.float16),
+                        np.float16(0))
+        self.assertTrue(same_bits(y, want))
+        self.assertTrue(same_bits(mask, dropout.mask(x.size, 0.3, seed=1, stream=2)))
+        dx = dropout.backward(x, 0.3, seed=1, stream=2)
+        self.assertTrue(same_bits(dx, y))
 
 
 class BackwardRules(unittest.TestCase):

@@ -84,15 +84,25 @@ class PyTorchDropoutExpectations(unittest.TestCase):
             torch.manual_seed(1)
             self.check_dropout(torch.empty(100000, dtype=dtype))
 
-    def test_dropout_half_types_follow_the_library(self):
+    def test_dropout_bfloat16_float16(self):
+        # PyTorch runs _test_dropout on bfloat16 too; the library has both halves.
         for dtype in (torch.bfloat16, torch.float16):
             with self.subTest(dtype=dtype):
+                self.assertIn(dtype, dt.supported_dtypes())
                 torch.manual_seed(2)
-                if dtype in dt.supported_dtypes():
-                    self.check_dropout(torch.empty(100000, dtype=dtype))
-                else:
-                    with self.assertRaisesRegex(TypeError, "dtype"):
-                        dt.Dropout(0.2)(torch.ones(10, dtype=dtype))
+                self.check_dropout(torch.empty(100000, dtype=dtype))
+
+    def test_half_types_round_once_from_float32(self):
+        # SPEC section 1: a kept bf16/f16 element is (float)x * s_f32 rounded
+        # to nearest-even once; torch's own conversion is the reference.
+        for dtype in (torch.bfloat16, torch.float16):
+            x = torch.randn(5000).to(dtype)
+            y = dt.dropout(x, 0.3, True, seed=6, stream=1)
+            keep = keep_bits(5000, 0.3, 6, 1)
+            s32 = torch.tensor(1.0 / (1.0 - 0.3), dtype=torch.float32)
+            want = torch.where(keep, (x.float() * s32).to(dtype), torch.zeros((), dtype=dtype))
+            self.assertTrue(torch.equal(y, want))
+            self.assertFalse(torch.signbit(y[~keep]).any())
 
     def test_discontiguous_input_keeps_values_for_p_near_zero(self):
         # _test_dropout_discontiguous: p = 0 and p = 1e-10 give back the values;
