@@ -108,17 +108,6 @@ void family_apply_bits(const family_op *op, size_t n, const uint8_t *bits, const
     }
 }
 
-void family_apply_run(const family_op *op, size_t n, int keep, const void *x, void *y)
-{
-    const size_t size = family_dtype_size(op->dtype);
-    uint8_t bits[FAMILY_PIECE / 8];
-    memset(bits, keep ? 0xFF : 0x00, DROPOUT_MASK_BYTES(n < FAMILY_PIECE ? n : FAMILY_PIECE));
-    for (size_t k = 0; k < n; k += FAMILY_PIECE) {
-        size_t piece = n - k < FAMILY_PIECE ? n - k : FAMILY_PIECE;
-        family_apply_bits(op, piece, bits, (const char *)x + k * size, (char *)y + k * size);
-    }
-}
-
 void family_apply_noise(const family_op *op, size_t n, const double *noise, const void *x,
                         void *y)
 {

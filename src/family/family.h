@@ -47,8 +47,6 @@ size_t family_dtype_size(int dtype); /* 0 if unknown */
 /* y[k] = op(x[k], bit k of bits), k < n.  x and y point at element 0. */
 void family_apply_bits(const family_op *op, size_t n, const uint8_t *bits, const void *x,
                        void *y);
-/* The same with one decision for all n elements. */
-void family_apply_run(const family_op *op, size_t n, int keep, const void *x, void *y);
 /* y[k] = x[k] * noise[k] (FAMILY_NOISE), and with one noise value. */
 void family_apply_noise(const family_op *op, size_t n, const double *noise, const void *x,
                         void *y);

@@ -176,54 +176,98 @@ int dropout_bias_residual_forward(const dropout_params *params, int dtype, void 
 
 /* ---- backward ----------------------------------------------------------------- */
 
-typedef struct column_sum_call {
-    int dtype;
+typedef struct residual_back_call {
+    family_op op;    /* FAMILY_SCALE by s                                     */
+    int identity;    /* evaluation or p == 0: dx = dy bitwise                 */
+    int source;      /* 0: mask op, 1: caller's mask, 2: every bit `fill`     */
+    uint8_t fill;
+    mask_stream ms;
+    uint64_t first;
+    const uint8_t *mask_in;
     size_t rows, d, size;
-    const char *dx;
-    char *dbias;
-} column_sum_call;
+    const char *dy;
+    char *dx, *dbias; /* dbias may be NULL */
+} residual_back_call;
 
-#define COLUMN_BLOCK 256
+#define COLUMN_BLOCK 4096 /* whole rows where they fit: row pieces a page apart defeat the prefetcher */
 
-/* dbias[j] = 0.0 + dx[0][j] + dx[1][j] + ... in double, rows in order. */
-static void column_sum_chunk(void *ctx, size_t begin, size_t end)
+static void add_to_sums(int dtype, size_t width, const char *row, double *sum)
 {
-    const column_sum_call *c = ctx;
+    switch (dtype) {
+    case DROPOUT_DTYPE_F32:
+        for (size_t j = 0; j < width; j++)
+            sum[j] += (double)((const float *)row)[j];
+        break;
+    case DROPOUT_DTYPE_F64:
+        for (size_t j = 0; j < width; j++)
+            sum[j] += ((const double *)row)[j];
+        break;
+    case DROPOUT_DTYPE_BF16:
+        for (size_t j = 0; j < width; j++)
+            sum[j] += (double)half_f32_from_bf16(((const uint16_t *)row)[j]);
+        break;
+    default:
+        for (size_t j = 0; j < width; j++)
+            sum[j] += (double)half_f32_from_f16(((const uint16_t *)row)[j]);
+        break;
+    }
+}
+
+static void store_sums(int dtype, size_t width, const double *sum, char *out)
+{
+    for (size_t j = 0; j < width; j++) {
+        switch (dtype) {
+        case DROPOUT_DTYPE_F32: ((float *)out)[j] = (float)sum[j]; break;
+        case DROPOUT_DTYPE_F64: ((double *)out)[j] = sum[j]; break;
+        case DROPOUT_DTYPE_BF16: ((uint16_t *)out)[j] = half_bf16_from_f32((float)sum[j]); break;
+        default: ((uint16_t *)out)[j] = half_f16_from_f32((float)sum[j]); break;
+        }
+    }
+}
+
+/* One pass per band of columns: for every row, dx = keep ? dy * s : +0.0,
+ * and dx added to the band's sums while it is in cache.
+ * Each column's sum runs over the rows in order, in double, whatever the
+ * band: the bits do not depend on the thread count.
+ * The call's [begin, end) are columns times PARALLEL_ALIGN (see below). */
+static void residual_back_chunk(void *ctx, size_t begin, size_t end)
+{
+    const residual_back_call *c = ctx;
+    const size_t size = c->size, last = end / PARALLEL_ALIGN < c->d ? end / PARALLEL_ALIGN : c->d;
     double sum[COLUMN_BLOCK];
-    for (size_t j0 = begin; j0 < end; j0 += COLUMN_BLOCK) {
-        size_t width = end - j0 < COLUMN_BLOCK ? end - j0 : COLUMN_BLOCK;
+    uint8_t bits[COLUMN_BLOCK / 8];
+    for (size_t j0 = begin / PARALLEL_ALIGN; j0 < last; j0 += COLUMN_BLOCK) {
+        const size_t width = last - j0 < COLUMN_BLOCK ? last - j0 : COLUMN_BLOCK;
         for (size_t j = 0; j < width; j++)
             sum[j] = 0.0;
         for (size_t r = 0; r < c->rows; r++) {
-            const char *row = c->dx + (r * c->d + j0) * c->size;
-            switch (c->dtype) {
-            case DROPOUT_DTYPE_F32:
-                for (size_t j = 0; j < width; j++)
-                    sum[j] += (double)((const float *)row)[j];
-                break;
-            case DROPOUT_DTYPE_F64:
-                for (size_t j = 0; j < width; j++)
-                    sum[j] += ((const double *)row)[j];
-                break;
-            case DROPOUT_DTYPE_BF16:
-                for (size_t j = 0; j < width; j++)
-                    sum[j] += (double)half_f32_from_bf16(((const uint16_t *)row)[j]);
-                break;
-            default:
-                for (size_t j = 0; j < width; j++)
-                    sum[j] += (double)half_f32_from_f16(((const uint16_t *)row)[j]);
-                break;
+            const size_t e = r * c->d + j0;
+            const char *dy = c->dy + e * size;
+            char *dx = c->dx + e * size;
+            if (c->identity) {
+                if (dx != dy)
+                    memcpy(dx, dy, width * size);
+            } else if (c->source == 0 && c->op.dtype == DROPOUT_DTYPE_F32) {
+                /* the kernel's own fused regenerate-and-scale */
+                c->op.kernels->forward_f32(&c->ms, c->first + e, width, c->op.scale32,
+                                           (const float *)dy, (float *)dx, NULL);
+            } else if (c->source == 0 && c->op.dtype == DROPOUT_DTYPE_F64) {
+                c->op.kernels->forward_f64(&c->ms, c->first + e, width, c->op.scale,
+                                           (const double *)dy, (double *)dx, NULL);
+            } else {
+                if (c->source == 0)
+                    c->op.kernels->mask(&c->ms, c->first + e, width, bits);
+                else if (c->source == 1)
+                    family_bits_extract(c->mask_in, e, width, bits);
+                else
+                    family_bits_fill(bits, width, c->fill);
+                family_apply_bits(&c->op, width, bits, dy, dx);
             }
+            if (c->dbias)
+                add_to_sums(c->op.dtype, width, dx, sum);
         }
-        for (size_t j = 0; j < width; j++) {
-            char *out = c->dbias + (j0 + j) * c->size;
-            switch (c->dtype) {
-            case DROPOUT_DTYPE_F32: *(float *)out = (float)sum[j]; break;
-            case DROPOUT_DTYPE_F64: *(double *)out = sum[j]; break;
-            case DROPOUT_DTYPE_BF16: *(uint16_t *)out = half_bf16_from_f32((float)sum[j]); break;
-            default: *(uint16_t *)out = half_f16_from_f32((float)sum[j]); break;
-            }
-        }
+        if (c->dbias)
+            store_sums(c->op.dtype, width, sum, c->dbias + j0 * size);
     }
 }
 
@@ -250,19 +294,36 @@ static int residual_backward(const dropout_params *params, int dtype, void *dx, 
     if (status != DROPOUT_OK || n == 0)
         return status;
 
-    /* dresidual first: dx may be dy itself */
+    residual_back_call c;
+    memset(&c, 0, sizeof c);
+    const double p = params->p;
+    family_op_init(&c.op, dtype, FAMILY_SCALE, p < 1.0 ? 1.0 / (1.0 - p) : 1.0, 0.0, 0.0);
+    c.identity = params->mode == DROPOUT_EVAL || p == 0.0;
+    c.ms = mask_stream_make(params->seed, params->stream, p);
+    c.first = params->first;
+    c.mask_in = mask;
+    if (from_mask) {
+        c.source = 1;
+    } else if (c.ms.threshold == MASK_THRESHOLD_ALL || c.ms.threshold == 0) {
+        c.source = 2;
+        c.fill = c.ms.threshold ? 0xFF : 0x00;
+    }
+    c.rows = n / d;
+    c.d = d;
+    c.size = size;
+    c.dy = dy;
+    c.dx = dx;
+    c.dbias = dbias;
+    /* dresidual = dy is a plain copy, fastest in one piece, and first: dx
+     * may be dy */
     if (dresidual != NULL && dresidual != dy)
         memcpy(dresidual, dy, bytes);
-    dropout_shape shape = {1, {n}, 0};
-    if (from_mask)
-        dropout_shaped_backward_mask(params, DROPOUT_VARIANT_STANDARD, dtype, &shape, dx, dy,
-                                     mask, mask_size);
+    /* Threads split the columns: [0, d * PARALLEL_ALIGN) cut at multiples of
+     * PARALLEL_ALIGN is a split of [0, d) into bands. */
+    if (d <= SIZE_MAX / PARALLEL_ALIGN)
+        parallel_run(d * PARALLEL_ALIGN, residual_back_chunk, &c);
     else
-        dropout_shaped_backward_regen(params, DROPOUT_VARIANT_STANDARD, dtype, &shape, dx, dy);
-    if (dbias != NULL) {
-        column_sum_call c = {dtype, n / d, d, size, dx, dbias};
-        parallel_run(d, column_sum_chunk, &c);
-    }
+        residual_back_chunk(&c, 0, SIZE_MAX);
     return DROPOUT_OK;
 }
 

@@ -167,8 +167,20 @@ static void walk_bits(const family_walk *w, uint64_t m, size_t count, uint8_t *b
     }
 }
 
-/* rep == 1: elements [e, e + count) take mask indices [m, m + count). */
-static void walk_elementwise(const family_walk *w, size_t e, uint64_t m, size_t count)
+/* Keep bits of the last piece, reused when the next piece has the same mask
+ * indices (broadcast outer dimensions: every time step of time-locked
+ * dropout shares one mask). */
+typedef struct bits_cache {
+    int valid;
+    uint64_t m;
+    size_t count;
+    uint8_t bits[FAMILY_PIECE / 8];
+} bits_cache;
+
+/* count <= FAMILY_PIECE elements [e, e + count) with mask indices
+ * [m, m + count) (rep == 1). */
+static void walk_piece(const family_walk *w, size_t e, uint64_t m, size_t count,
+                       bits_cache *cache)
 {
     const size_t size = w->elem_size;
     if (w->op.kind == FAMILY_NOISE) {
@@ -181,46 +193,86 @@ static void walk_elementwise(const family_walk *w, size_t e, uint64_t m, size_t 
         }
         return;
     }
-    uint8_t bits[FAMILY_PIECE / 8];
+    if (!cache->valid || cache->m != m || cache->count != count) {
+        walk_bits(w, m, count, cache->bits);
+        cache->valid = 1;
+        cache->m = m;
+        cache->count = count;
+        if (w->mask_out) /* elementwise plans: m == e, a multiple of 8 here */
+            memcpy(w->mask_out + m / 8, cache->bits, DROPOUT_MASK_BYTES(count));
+    }
+    family_apply_bits(&w->op, count, cache->bits, w->x + e * size, w->y + e * size);
+}
+
+/* rep == 1: elements [e, e + count) take mask indices [m, m + count). */
+static void walk_elementwise(const family_walk *w, size_t e, uint64_t m, size_t count,
+                             bits_cache *cache)
+{
     for (size_t k = 0; k < count; k += FAMILY_PIECE) {
         size_t piece = count - k < FAMILY_PIECE ? count - k : FAMILY_PIECE;
-        walk_bits(w, m + k, piece, bits);
-        if (w->mask_out) /* m + k is a multiple of 8 here (chunk starts are) */
-            memcpy(w->mask_out + (m + k) / 8, bits, DROPOUT_MASK_BYTES(piece));
-        family_apply_bits(&w->op, piece, bits, w->x + (e + k) * size, w->y + (e + k) * size);
+        walk_piece(w, e + k, m + k, piece, cache);
     }
 }
 
+/* Sets bits [begin, end) of buf: whole bytes where it can (runs are often
+ * a few bytes long, too short for a memset call to pay). */
+static void bits_set_range(uint8_t *buf, size_t begin, size_t end)
+{
+    for (; begin < end && begin % 8; begin++)
+        buf[begin / 8] |= (uint8_t)(1u << (begin % 8));
+    size_t bytes = (end - begin) / 8;
+    if (bytes > 32) {
+        memset(buf + begin / 8, 0xFF, bytes);
+    } else {
+        for (size_t k = 0; k < bytes; k++)
+            buf[begin / 8 + k] = 0xFF;
+    }
+    for (begin += 8 * bytes; begin < end; begin++)
+        buf[begin / 8] |= (uint8_t)(1u << (begin % 8));
+}
+
 /* rep > 1: offsets [begin, end) of the segment that starts at element
- * seg_base and mask index m0; offset o takes mask index m0 + o / rep. */
+ * seg_base and mask index m0; offset o takes mask index m0 + o / rep.  The
+ * mask bits of a piece are widened to one bit per element (each kept run
+ * set with a memset), so the fast apply loop runs over the whole piece
+ * however short the runs are. */
 static void walk_runs(const family_walk *w, size_t seg_base, uint64_t m0, size_t begin,
                       size_t end)
 {
     const size_t rep = w->plan.rep, size = w->elem_size;
-    const size_t piece_masks = w->op.kind == FAMILY_NOISE ? FAMILY_NOISE_PIECE : FAMILY_PIECE;
-    uint8_t bits[FAMILY_PIECE / 8];
-    double noise[FAMILY_NOISE_PIECE];
-    size_t o = begin;
-    while (o < end) {
-        size_t j = o / rep;                            /* first mask of the piece */
-        size_t j_end = (end - 1) / rep + 1;
-        if (j_end - j > piece_masks)
-            j_end = j + piece_masks;
-        if (w->op.kind == FAMILY_NOISE)
+    if (w->op.kind == FAMILY_NOISE) { /* one noise value per run */
+        double noise[FAMILY_NOISE_PIECE];
+        size_t o = begin;
+        while (o < end) {
+            size_t j = o / rep, j_end = (end - 1) / rep + 1;
+            if (j_end - j > FAMILY_NOISE_PIECE)
+                j_end = j + FAMILY_NOISE_PIECE;
             gaussian_noise(&w->gs, w->first + m0 + j, j_end - j, w->sigma, noise);
-        else
-            walk_bits(w, m0 + j, j_end - j, bits);
-        for (size_t jj = j; jj < j_end; jj++) {
-            size_t run_end = (jj + 1) * rep < end ? (jj + 1) * rep : end;
-            const char *x = w->x + (seg_base + o) * size;
-            char *y = w->y + (seg_base + o) * size;
-            size_t k = jj - j;
-            if (w->op.kind == FAMILY_NOISE)
-                family_apply_noise_run(&w->op, run_end - o, noise[k], x, y);
-            else
-                family_apply_run(&w->op, run_end - o, (bits[k / 8] >> (k % 8)) & 1u, x, y);
-            o = run_end;
+            for (size_t jj = j; jj < j_end; jj++) {
+                size_t run_end = (jj + 1) * rep < end ? (jj + 1) * rep : end;
+                family_apply_noise_run(&w->op, run_end - o, noise[jj - j],
+                                       w->x + (seg_base + o) * size,
+                                       w->y + (seg_base + o) * size);
+                o = run_end;
+            }
         }
+        return;
+    }
+    uint8_t mask_bits[FAMILY_PIECE / 8], bits[FAMILY_PIECE / 8];
+    for (size_t o = begin; o < end; o += FAMILY_PIECE) {
+        size_t piece = end - o < FAMILY_PIECE ? end - o : FAMILY_PIECE;
+        size_t j0 = o / rep, j1 = (o + piece - 1) / rep + 1; /* <= piece / 2 + 1 masks */
+        walk_bits(w, m0 + j0, j1 - j0, mask_bits);
+        memset(bits, 0, DROPOUT_MASK_BYTES(piece));
+        for (size_t j = j0; j < j1; j++) {
+            if (!((mask_bits[(j - j0) / 8] >> ((j - j0) % 8)) & 1u))
+                continue;
+            size_t run_begin = j * rep > o ? j * rep - o : 0;
+            size_t run_end = (j + 1) * rep - o < piece ? (j + 1) * rep - o : piece;
+            bits_set_range(bits, run_begin, run_end);
+        }
+        family_apply_bits(&w->op, piece, bits, w->x + (seg_base + o) * size,
+                          w->y + (seg_base + o) * size);
     }
 }
 
@@ -228,13 +280,36 @@ static void walk_chunk(void *ctx, size_t begin, size_t end)
 {
     const family_walk *w = ctx;
     const family_plan *plan = &w->plan;
+    const size_t seg_len = plan->seg_len;
+    bits_cache cache;
+    cache.valid = 0;
     size_t e = begin;
+    if (plan->rep == 1 && plan->outer_ndim > 0) {
+        /* whole segments piece by piece across segments, so a piece's bits
+         * serve every segment with the same mask indices */
+        if (e % seg_len) {
+            size_t o = e % seg_len;
+            size_t count = seg_len - o < end - e ? seg_len - o : end - e;
+            walk_elementwise(w, e, plan_segment_mask(plan, e / seg_len) + o, count, &cache);
+            e += count;
+        }
+        size_t full = (end - e) / seg_len;
+        for (size_t o = 0; full > 0 && o < seg_len; o += FAMILY_PIECE) {
+            size_t piece = seg_len - o < FAMILY_PIECE ? seg_len - o : FAMILY_PIECE;
+            for (size_t k = 0; k < full; k++) {
+                size_t seg_start = e + k * seg_len;
+                walk_piece(w, seg_start + o, plan_segment_mask(plan, seg_start / seg_len) + o,
+                           piece, &cache);
+            }
+        }
+        e += full * seg_len;
+    }
     while (e < end) {
-        size_t segment = e / plan->seg_len, o = e % plan->seg_len;
-        size_t count = plan->seg_len - o < end - e ? plan->seg_len - o : end - e;
+        size_t segment = e / seg_len, o = e % seg_len;
+        size_t count = seg_len - o < end - e ? seg_len - o : end - e;
         uint64_t m0 = plan_segment_mask(plan, segment);
         if (plan->rep == 1)
-            walk_elementwise(w, e, m0 + o, count);
+            walk_elementwise(w, e, m0 + o, count, &cache);
         else
             walk_runs(w, e - o, m0, o, o + count);
         e += count;
