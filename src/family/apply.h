@@ -27,6 +27,9 @@ typedef struct family_apply {
      * operation, in this order; bias[k] belongs to element k. */
     void (*bias_residual_f32)(size_t n, float s, const uint8_t *bits, const float *x,
                               const float *bias, const float *residual, float *y);
+
+    /* sum[k] += (double)x[k]: one row of a column sum (the bias gradient) */
+    void (*add_rows_f32)(size_t n, const float *x, double *sum);
 } family_apply;
 
 extern const family_apply family_apply_scalar;

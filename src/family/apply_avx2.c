@@ -95,11 +95,23 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
                                               residual + k, y + k);
 }
 
+/* sum += (double)x, 4 lanes at a time (each lane its own add: same bits) */
+static void add_rows_f32_avx2(size_t n, const float *x, double *sum)
+{
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4)
+        _mm256_storeu_pd(sum + k, _mm256_add_pd(_mm256_loadu_pd(sum + k),
+                                                _mm256_cvtps_pd(_mm_loadu_ps(x + k))));
+    if (k < n)
+        family_apply_scalar.add_rows_f32(n - k, x + k, sum + k);
+}
+
 const family_apply family_apply_avx2 = {
     .isa = "avx2",
     .scale_bf16 = scale_bf16_avx2,
     .scale_f16 = scale_f16_avx2,
     .bias_residual_f32 = bias_residual_f32_avx2,
+    .add_rows_f32 = add_rows_f32_avx2,
 };
 #else
 typedef int family_apply_avx2_unused; /* ISO C wants a declaration */

@@ -71,11 +71,22 @@ static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, con
                                               residual + k, y + k);
 }
 
+static void add_rows_f32_avx512(size_t n, const float *x, double *sum)
+{
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        _mm512_storeu_pd(sum + k, _mm512_add_pd(_mm512_loadu_pd(sum + k),
+                                                _mm512_cvtps_pd(_mm256_loadu_ps(x + k))));
+    if (k < n)
+        family_apply_scalar.add_rows_f32(n - k, x + k, sum + k);
+}
+
 const family_apply family_apply_avx512 = {
     .isa = "avx512",
     .scale_bf16 = scale_bf16_avx512,
     .scale_f16 = scale_f16_avx512,
     .bias_residual_f32 = bias_residual_f32_avx512,
+    .add_rows_f32 = add_rows_f32_avx512,
 };
 #else
 typedef int family_apply_avx512_unused; /* ISO C wants a declaration */

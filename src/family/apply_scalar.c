@@ -37,11 +37,18 @@ static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, con
     }
 }
 
+static void add_rows_f32_scalar(size_t n, const float *x, double *sum)
+{
+    for (size_t k = 0; k < n; k++)
+        sum[k] += (double)x[k];
+}
+
 const family_apply family_apply_scalar = {
     .isa = "scalar",
     .scale_bf16 = scale_bf16_scalar,
     .scale_f16 = scale_f16_scalar,
     .bias_residual_f32 = bias_residual_f32_scalar,
+    .add_rows_f32 = add_rows_f32_scalar,
 };
 
 /* ---- selection --------------------------------------------------------------

@@ -191,12 +191,11 @@ typedef struct residual_back_call {
 
 #define COLUMN_BLOCK 4096 /* whole rows where they fit: row pieces a page apart defeat the prefetcher */
 
-static void add_to_sums(int dtype, size_t width, const char *row, double *sum)
+static void add_to_sums(const family_op *op, size_t width, const char *row, double *sum)
 {
-    switch (dtype) {
+    switch (op->dtype) {
     case DROPOUT_DTYPE_F32:
-        for (size_t j = 0; j < width; j++)
-            sum[j] += (double)((const float *)row)[j];
+        op->apply->add_rows_f32(width, (const float *)row, sum);
         break;
     case DROPOUT_DTYPE_F64:
         for (size_t j = 0; j < width; j++)
@@ -264,7 +263,7 @@ static void residual_back_chunk(void *ctx, size_t begin, size_t end)
                 family_apply_bits(&c->op, width, bits, dy, dx);
             }
             if (c->dbias)
-                add_to_sums(c->op.dtype, width, dx, sum);
+                add_to_sums(&c->op, width, dx, sum);
         }
         if (c->dbias)
             store_sums(c->op.dtype, width, sum, c->dbias + j0 * size);

@@ -1,7 +1,7 @@
 /*
  * test_family_isa.c — every apply table this CPU can run (src/family/apply.h)
  * against the scalar reference, bit for bit: bf16 and f16 scaling and the
- * fused bias + dropout + residual, on random bits and on inputs chosen to
+ * fused bias + dropout + residual and the bias-gradient row sums, on random bits and on inputs chosen to
  * hit rounding ties, subnormals, overflow to Inf, NaN payloads and -0.0, for
  * every length 0 ... 130 (all tails) and a long run.
  * Reaches below the public API, so it links the internal library.
@@ -51,7 +51,7 @@ static void check_table(const family_apply *t, test_rng *rng)
     uint8_t bits[LONG / 8 + 1];
     /* scales: 1 (p == 0 via eval), typical, large (overflow), tiny (underflow) */
     const float scales[] = {1.0f, 2.0f, 1.1111112f, 1e30f, 3e-39f, 65519.0f};
-    long bad_bf16 = 0, bad_f16 = 0, bad_fused = 0;
+    long bad_bf16 = 0, bad_f16 = 0, bad_fused = 0, bad_sum = 0;
     for (size_t n = 0; n <= 130 + LONG; n = n < 130 ? n + 1 : LONG) {
         for (size_t k = 0; k < n; k++) {
             x[k] = random_half(rng);
@@ -70,6 +70,15 @@ static void check_table(const family_apply *t, test_rng *rng)
             ref->scale_f16(n, s, bits, x, y_ref);
             t->scale_f16(n, s, bits, x, y);
             bad_f16 += compare16(y, y_ref, n);
+            /* column-sum rows: sums start from the fused outputs as doubles */
+            double sum_ref[LONG], sum[LONG];
+            for (size_t k = 0; k < n; k++)
+                sum_ref[k] = sum[k] = (double)res[k] * 1e-3;
+            ref->add_rows_f32(n, xf, sum_ref);
+            t->add_rows_f32(n, xf, sum);
+            for (size_t k = 0; k < n; k++)
+                bad_sum += bits_f64(sum[k]) != bits_f64(sum_ref[k]) &&
+                           !(isnan(sum[k]) && isnan(sum_ref[k]));
             ref->bias_residual_f32(n, s, bits, xf, bias, res, zf_ref);
             t->bias_residual_f32(n, s, bits, xf, bias, res, zf);
             bad_fused += compare32(zf, zf_ref, n);
@@ -81,6 +90,7 @@ static void check_table(const family_apply *t, test_rng *rng)
     CHECK(bad_f16 == 0, "%s scale_f16: %ld elements differ from scalar", t->isa, bad_f16);
     CHECK(bad_fused == 0, "%s bias_residual_f32: %ld elements differ from scalar", t->isa,
           bad_fused);
+    CHECK(bad_sum == 0, "%s add_rows_f32: %ld sums differ from scalar", t->isa, bad_sum);
     printf("apply table %s: compared with scalar\n", t->isa);
 }
 
