@@ -7,8 +7,8 @@
  *      transposed so the 128 random bytes come out in element order;
  *      keep byte = 0xFF if r < t0 else 0x00; the positions where r == t0 (a
  *      tie, 1 in 256) are collected as bits.
- *   2. The ties of the tile are resolved in one pass afterwards with the
- *      scalar tie draw (mask.h): a few per tile, not a branch per element.
+ *   2. The ties of the tile are resolved in one batch afterwards, their tie
+ *      draws (another Philox, SPEC section 2) computed 8 at a time.
  *   3. The operation reads the keep bytes: sign-extended to lane masks for
  *      y = (x * s) & mask, or movemask'ed into packed mask bits.
  * A tile starts at any element: Philox works on whole blocks from
@@ -30,17 +30,29 @@ typedef struct philox_avx2 {
     __m256i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
     __m256i first_c1;                  /* lo(M1 * lo(stream)): round 1's c1       */
     __m256i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
+    __m256i tie_key0[PHILOX_ROUNDS];   /* the same for the tie draws' key         */
+    __m256i tie_key1[PHILOX_ROUNDS];
+    __m256i stream_lo, stream_hi;      /* counter words 2 and 3                   */
+    __m256i tlow;                      /* tie threshold, in 64-bit lanes          */
 } philox_avx2;
 
 static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
 {
     uint32_t k0 = ms->key[0], k1 = ms->key[1];
+    uint32_t tk0 = ms->tie_key[0], tk1 = ms->tie_key[1];
     for (int r = 0; r < PHILOX_ROUNDS; r++) {
         px->round_key0[r] = _mm256_set1_epi32((int)k0);
         px->round_key1[r] = _mm256_set1_epi32((int)k1);
+        px->tie_key0[r] = _mm256_set1_epi32((int)tk0);
+        px->tie_key1[r] = _mm256_set1_epi32((int)tk1);
         k0 += PHILOX_W0;
         k1 += PHILOX_W1;
+        tk0 += PHILOX_W0;
+        tk1 += PHILOX_W1;
     }
+    px->stream_lo = _mm256_set1_epi32((int)ms->stream_lo);
+    px->stream_hi = _mm256_set1_epi32((int)ms->stream_hi);
+    px->tlow = _mm256_set1_epi64x(ms->tlow);
     uint64_t product1 = (uint64_t)PHILOX_M1 * ms->stream_lo;
     px->first_c0_xor = _mm256_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
     px->first_c1 = _mm256_set1_epi32((int)(uint32_t)product1);
@@ -51,21 +63,20 @@ static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
  * lives in the low 32 bits of its lane, so _mm256_mul_epu32 gives the whole
  * 64-bit product of every lane, its low half is already in place and its
  * high half is one shift away.  The high 32 bits of a lane are don't-care.
- * Four such sets run interleaved: one chain alone would wait on the
- * multiply's latency. */
-#define SETS 4
+ * Two such sets run interleaved (one chain alone would wait on the
+ * multiply's latency; more would not fit in the 16 registers). */
+#define SETS 2
 
-/* 4 x 4 blocks from `block`.  Set s, lane l holds block
- * block + 8 * (s / 2) + lane_block[s % 2][l]; that order makes merge_avx2
- * and transpose_avx2 produce blocks in order. */
-static inline void philox16_avx2(const philox_avx2 *px, uint64_t block, __m256i out[8])
+/* 2 x 4 blocks from `block`: set a holds blocks block + {0, 4, 1, 5}, set b
+ * block + {2, 6, 3, 7}, the order in which the merge and transpose below
+ * produce blocks 0 ... 7 in order.  out[v] = the 32 random bytes of blocks
+ * block + 2v and block + 2v + 1, in element order (v = 0 ... 3). */
+static inline void philox8_avx2(const philox_avx2 *px, uint64_t block, __m256i out[4])
 {
     const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
     const __m256i base = _mm256_set1_epi64x((long long)block);
-    const __m256i offsets[SETS] = {
-        _mm256_setr_epi64x(0, 4, 1, 5), _mm256_setr_epi64x(2, 6, 3, 7),
-        _mm256_setr_epi64x(8, 12, 9, 13), _mm256_setr_epi64x(10, 14, 11, 15)};
+    const __m256i offsets[SETS] = {_mm256_setr_epi64x(0, 4, 1, 5), _mm256_setr_epi64x(2, 6, 3, 7)};
     __m256i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
 
     for (int t = 0; t < SETS; t++) {
@@ -88,31 +99,81 @@ static inline void philox16_avx2(const philox_avx2 *px, uint64_t block, __m256i 
             __m256i product1 = _mm256_mul_epu32(c2[t], m1);
             __m256i c1_key = _mm256_xor_si256(c1[t], px->round_key0[r]);
             __m256i c3_key = _mm256_xor_si256(c3[t], px->round_key1[r]);
-            c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
+            c0[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product1, 0xB1), c1_key);
             c1[t] = product1;
-            c2[t] = _mm256_xor_si256(_mm256_srli_epi64(product0, 32), c3_key);
+            c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
             c3[t] = product0;
         }
     }
 
-    /* Two wide sets -> one dense vector per word: dword 2l from set a, 2l + 1
-     * from set b; then a 4x4 transpose of 32-bit words inside each 128-bit
-     * half puts the 16 bytes of each block together, blocks in order. */
-    for (int h = 0; h < 2; h++) {
-        const int a = 2 * h, b = 2 * h + 1;
-        __m256i w0 = _mm256_blend_epi32(c0[a], _mm256_slli_epi64(c0[b], 32), 0xAA);
-        __m256i w1 = _mm256_blend_epi32(c1[a], _mm256_slli_epi64(c1[b], 32), 0xAA);
-        __m256i w2 = _mm256_blend_epi32(c2[a], _mm256_slli_epi64(c2[b], 32), 0xAA);
-        __m256i w3 = _mm256_blend_epi32(c3[a], _mm256_slli_epi64(c3[b], 32), 0xAA);
-        /* dword 4h' + m of w holds block 2m + h' (of these 8): transpose */
-        __m256i u0 = _mm256_unpacklo_epi32(w0, w1);
-        __m256i u1 = _mm256_unpackhi_epi32(w0, w1);
-        __m256i u2 = _mm256_unpacklo_epi32(w2, w3);
-        __m256i u3 = _mm256_unpackhi_epi32(w2, w3);
-        out[4 * h + 0] = _mm256_unpacklo_epi64(u0, u2);
-        out[4 * h + 1] = _mm256_unpackhi_epi64(u0, u2);
-        out[4 * h + 2] = _mm256_unpacklo_epi64(u1, u3);
-        out[4 * h + 3] = _mm256_unpackhi_epi64(u1, u3);
+    /* The two wide sets -> one dense vector per word: dword 2l from set a,
+     * 2l + 1 from set b; then a 4x4 transpose of 32-bit words inside each
+     * 128-bit half puts the 16 bytes of each block together, in order. */
+    __m256i w0 = _mm256_blend_epi32(c0[0], _mm256_slli_epi64(c0[1], 32), 0xAA);
+    __m256i w1 = _mm256_blend_epi32(c1[0], _mm256_slli_epi64(c1[1], 32), 0xAA);
+    __m256i w2 = _mm256_blend_epi32(c2[0], _mm256_slli_epi64(c2[1], 32), 0xAA);
+    __m256i w3 = _mm256_blend_epi32(c3[0], _mm256_slli_epi64(c3[1], 32), 0xAA);
+    __m256i u0 = _mm256_unpacklo_epi32(w0, w1);
+    __m256i u1 = _mm256_unpackhi_epi32(w0, w1);
+    __m256i u2 = _mm256_unpacklo_epi32(w2, w3);
+    __m256i u3 = _mm256_unpackhi_epi32(w2, w3);
+    out[0] = _mm256_unpacklo_epi64(u0, u2);
+    out[1] = _mm256_unpackhi_epi64(u0, u2);
+    out[2] = _mm256_unpacklo_epi64(u1, u3);
+    out[3] = _mm256_unpackhi_epi64(u1, u3);
+}
+
+/* 16 blocks from `block`: out[v] = blocks block + 2v, block + 2v + 1. */
+static inline void philox16_avx2(const philox_avx2 *px, uint64_t block, __m256i out[8])
+{
+    philox8_avx2(px, block, out);
+    philox8_avx2(px, block + 8, out + 4);
+}
+
+/* The tie draws of `count` elements base + pos[i], 8 at a time (two wide
+ * sets of 4):  keep[pos[i]] = (philox({lo(e), hi(e), lo(stream), hi(stream)},
+ * tie_key)[0] & 0xFFFFFF) < tlow ? 0xFF : 0x00.  Requires tlow != 0. */
+static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t *pos,
+                           size_t count, uint8_t *keep)
+{
+    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
+    const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
+    const __m256i low24 = _mm256_set1_epi64x(0xFFFFFF);
+    for (size_t b = 0; b < count; b += 8) {
+        /* e = base + pos, the last one repeated to fill 8 lanes */
+        uint64_t index[8];
+        for (size_t i = 0; i < 8; i++)
+            index[i] = base + pos[b + i < count ? b + i : count - 1];
+        __m256i c0[2], c1[2], c2[2], c3[2];
+        for (int t = 0; t < 2; t++) {
+            __m256i e = _mm256_loadu_si256((const __m256i *)(index + 4 * t));
+            c0[t] = e;                        /* lo(e) in the low 32 bits */
+            c1[t] = _mm256_srli_epi64(e, 32); /* hi(e) */
+            c2[t] = px->stream_lo;
+            c3[t] = px->stream_hi;
+        }
+        /* 10 rounds: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
+        for (int r = 0; r < PHILOX_ROUNDS; r++) {
+            for (int t = 0; t < 2; t++) {
+                __m256i product0 = _mm256_mul_epu32(c0[t], m0);
+                __m256i product1 = _mm256_mul_epu32(c2[t], m1);
+                __m256i c1_key = _mm256_xor_si256(c1[t], px->tie_key0[r]);
+                __m256i c3_key = _mm256_xor_si256(c3[t], px->tie_key1[r]);
+                c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
+                c1[t] = product1;
+                c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
+                c3[t] = product0;
+            }
+        }
+        /* keep = (word 0 & 0xFFFFFF) < tlow, one bit per lane */
+        unsigned bits = 0;
+        for (int t = 0; t < 2; t++) {
+            __m256i v = _mm256_and_si256(c0[t], low24);
+            __m256i kept = _mm256_cmpgt_epi64(px->tlow, v);
+            bits |= (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(kept)) << (4 * t);
+        }
+        for (size_t i = 0; i < 8 && b + i < count; i++)
+            keep[pos[b + i]] = (bits >> i) & 1u ? 0xFF : 0x00;
     }
 }
 
@@ -143,15 +204,22 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
     }
     memset(keep + GROUP * groups, 0, 32);
 
-    /* The ties of the tile, in one pass: keep[pos] = tie draw of its element.
-     * Ties before o or past o + len belong to other tiles. */
+    /* The ties of the tile, in one batch: their positions first, then the
+     * tie draws 8 at a time.  Ties before o or past o + len belong to other
+     * tiles; with tlow == 0 every tie drops, as its keep byte already says. */
+    if (ms->tlow == 0)
+        return o;
+    uint16_t tie_pos[TILE + GROUP];
+    size_t tie_count = 0;
     for (size_t w = 0; w < 8 * groups; w++) {
         for (uint32_t t = ties[w]; t != 0; t &= t - 1) {
             size_t pos = 32 * w + (size_t)__builtin_ctz(t);
-            if (pos >= o && pos < o + len)
-                keep[pos] = mask_tie_keep(ms, block * MASK_BLOCK_ELEMENTS + pos) ? 0xFF : 0x00;
+            tie_pos[tie_count] = (uint16_t)pos;
+            tie_count += pos >= o && pos < o + len;
         }
     }
+    if (tie_count)
+        tie_draws_avx2(px, block * MASK_BLOCK_ELEMENTS, tie_pos, tie_count, keep);
     return o;
 }
 
