@@ -256,6 +256,12 @@ class PyTorchDropoutExpectations(unittest.TestCase):
             fn = lambda t: dt.dropout(t, p, True, seed=123, stream=4)
             self.assertTrue(torch.autograd.gradcheck(fn, (x,)))
             self.assertTrue(torch.autograd.gradgradcheck(fn, (x,)))
+        # In place on a non-contiguous non-leaf, both ways of saving the mask.
+        x = torch.randn(6, 8, dtype=torch.float64, requires_grad=True)
+        for save_mask in (False, True):
+            fn = lambda t: dt.dropout((t * 1).t(), 0.5, True, seed=3, inplace=True,
+                                      save_mask=save_mask)
+            self.assertTrue(torch.autograd.gradcheck(fn, (x,)))
         layer = dt.Dropout(0.5, seed=99)
         x = torch.randn(6, 6, dtype=torch.float64, requires_grad=True)
 
