@@ -1,0 +1,569 @@
+/*
+ * test_mnist.c — tests of the MNIST demo on tiny synthetic IDX data
+ * (generated here; the real data set is never used in tests).
+ *
+ *   test_mnist idx         malformed IDX files are rejected with a reason
+ *   test_mnist gemm        BLAS and the plain C product agree (all op() cases)
+ *   test_mnist gradcheck   finite differences vs backward, fixed dropout mask
+ *   test_mnist eval        evaluation-mode forward is deterministic (identity dropout)
+ *   test_mnist smoke       one epoch on a tiny set runs and learns something
+ *   test_mnist resume      interrupted + resumed == uninterrupted, bitwise
+ *   test_mnist write-idx DIR [truncated]   synthetic data for the CLI tests
+ *   test_mnist ckpt-equal A B              two checkpoints hold the same state
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gemm.h"
+#include "idx.h"
+#include "mlp.h"
+#include "pool.h"
+#include "train.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            failures++;                                                    \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+        }                                                                  \
+    } while (0)
+
+/* A small deterministic generator for test data (not for the model). */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint32_t rng_u32(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 16);
+}
+static float rng_uniform(void) { return (float)(rng_u32() >> 8) / 16777216.0f; }
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* Synthetic "digits": class c lights a 6x6 block at a place that depends on
+ * c, plus noise, so a small network can learn it in an epoch. */
+static uint8_t *make_images(size_t n, const uint8_t *labels, size_t *size)
+{
+    *size = 16 + n * 784;
+    uint8_t *b = calloc(*size, 1);
+    b[2] = 0x08;
+    b[3] = 3;
+    put_be32(b + 4, (uint32_t)n);
+    put_be32(b + 8, 28);
+    put_be32(b + 12, 28);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *img = b + 16 + i * 784;
+        for (size_t k = 0; k < 784; k++)
+            img[k] = rng_u32() % 8 == 0 ? (uint8_t)(rng_u32() % 100) : 0;
+        size_t r0 = 2 + (labels[i] / 5) * 12 + rng_u32() % 3;
+        size_t c0 = 1 + (labels[i] % 5) * 5 + rng_u32() % 2;
+        for (size_t r = r0; r < r0 + 6 && r < 28; r++)
+            for (size_t c = c0; c < c0 + 4 && c < 28; c++)
+                img[r * 28 + c] = (uint8_t)(200 + rng_u32() % 56);
+    }
+    return b;
+}
+
+static uint8_t *make_labels(size_t n, size_t *size)
+{
+    *size = 8 + n;
+    uint8_t *b = calloc(*size, 1);
+    b[2] = 0x08;
+    b[3] = 1;
+    put_be32(b + 4, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        b[8 + i] = (uint8_t)(rng_u32() % 10);
+    return b;
+}
+
+typedef struct synthetic {
+    uint8_t *buf[4];
+    size_t size[4];
+} synthetic;
+
+static void synthetic_make(synthetic *s, size_t n_train, size_t n_test)
+{
+    s->buf[1] = make_labels(n_train, &s->size[1]);
+    s->buf[0] = make_images(n_train, s->buf[1] + 8, &s->size[0]);
+    s->buf[3] = make_labels(n_test, &s->size[3]);
+    s->buf[2] = make_images(n_test, s->buf[3] + 8, &s->size[2]);
+}
+
+static void synthetic_free(synthetic *s)
+{
+    for (int i = 0; i < 4; i++)
+        free(s->buf[i]);
+}
+
+/* ---- idx ---------------------------------------------------------------- */
+static int expect_reject(const uint8_t *buf, size_t n, size_t ndim, const char *what)
+{
+    char err[256] = "";
+    idx_array a;
+    int rc = idx_parse(&a, buf, n, ndim, err, sizeof err);
+    CHECK(rc != 0, "%s was accepted", what);
+    CHECK(rc == 0 || strlen(err) > 0, "%s: no error message", what);
+    if (rc != 0)
+        printf("  rejected %-28s -> %s\n", what, err);
+    return rc;
+}
+
+static void test_idx(void)
+{
+    synthetic s;
+    synthetic_make(&s, 20, 10);
+    idx_array img, lab;
+    char err[256];
+    CHECK(idx_parse(&img, s.buf[0], s.size[0], 3, err, sizeof err) == 0, "valid images: %s", err);
+    CHECK(idx_parse(&lab, s.buf[1], s.size[1], 1, err, sizeof err) == 0, "valid labels: %s", err);
+    CHECK(idx_check_mnist(&img, &lab, err, sizeof err) == 0, "valid pair: %s", err);
+    CHECK(img.count == 20 && img.item_size == 784, "dims");
+
+    uint8_t *b = malloc(s.size[0]);
+    expect_reject(s.buf[0], 0, 3, "empty file");
+    expect_reject(s.buf[0], 3, 3, "3-byte file");
+    expect_reject(s.buf[0], 10, 3, "truncated header");
+    expect_reject(s.buf[0], s.size[0] - 1, 3, "truncated data");
+    memcpy(b, s.buf[0], s.size[0]);
+    b[0] = 1;
+    expect_reject(b, s.size[0], 3, "bad magic");
+    memcpy(b, s.buf[0], s.size[0]);
+    b[2] = 0x0D;
+    expect_reject(b, s.size[0], 3, "float element type");
+    memcpy(b, s.buf[0], s.size[0]);
+    b[3] = 2;
+    expect_reject(b, s.size[0], 3, "wrong rank");
+    memcpy(b, s.buf[0], s.size[0]);
+    put_be32(b + 4, 0xFFFFFFFFu);
+    put_be32(b + 8, 0xFFFFFFFFu);
+    put_be32(b + 12, 0xFFFFFFFFu);
+    expect_reject(b, s.size[0], 3, "huge dimensions");
+    memcpy(b, s.buf[0], s.size[0]);
+    put_be32(b + 4, 21);
+    expect_reject(b, s.size[0], 3, "count larger than data");
+    expect_reject(s.buf[1], s.size[1], 3, "labels read as images");
+    free(b);
+
+    /* Well-formed files that are not MNIST pairs. */
+    uint8_t *lb = malloc(s.size[1]);
+    memcpy(lb, s.buf[1], s.size[1]);
+    lb[8 + 3] = 10;
+    idx_parse(&lab, lb, s.size[1], 1, err, sizeof err);
+    CHECK(idx_check_mnist(&img, &lab, err, sizeof err) != 0, "label 10 accepted");
+    idx_parse(&lab, s.buf[3], s.size[3], 1, err, sizeof err);
+    CHECK(idx_check_mnist(&img, &lab, err, sizeof err) != 0, "20 images with 10 labels accepted");
+    free(lb);
+    /* A 1-row image set of 7x9 images. */
+    uint8_t small[16 + 63] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 9};
+    CHECK(idx_parse(&img, small, sizeof small, 3, err, sizeof err) == 0, "7x9 parse: %s", err);
+    uint8_t one_label[9] = {0, 0, 8, 1, 0, 0, 0, 1, 3};
+    idx_parse(&lab, one_label, sizeof one_label, 1, err, sizeof err);
+    CHECK(idx_check_mnist(&img, &lab, err, sizeof err) != 0, "7x9 images accepted as MNIST");
+    synthetic_free(&s);
+}
+
+/* ---- gemm --------------------------------------------------------------- */
+static void test_gemm(void)
+{
+    if (!gemm_have_blas()) {
+        printf("this build has no BLAS: nothing to compare the reference with\n");
+        failures++;
+        return;
+    }
+    const size_t M = 37, N = 150, K = 61;
+    float *A = malloc(M * K * sizeof(float)), *B = malloc(K * N * sizeof(float));
+    float *C0 = malloc(M * N * sizeof(float)), *C1 = malloc(M * N * sizeof(float));
+    for (size_t i = 0; i < M * K; i++)
+        A[i] = rng_uniform() - 0.5f;
+    for (size_t i = 0; i < K * N; i++)
+        B[i] = rng_uniform() - 0.5f;
+    for (int threads = 1; threads <= 3; threads++) {
+        gemm_set_threads(threads);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                size_t lda = ta ? M : K, ldb = tb ? K : N;
+                for (size_t i = 0; i < M * N; i++)
+                    C0[i] = C1[i] = (float)i * 1e-3f;
+                gemm_reference(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.9f, C0, N);
+                gemm_set_backend(GEMM_BLAS);
+                gemm_forward(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.9f, C1, N);
+                double worst = 0.0;
+                for (size_t i = 0; i < M * N; i++)
+                    worst = fmax(worst, fabs((double)C0[i] - (double)C1[i]));
+                /* Sums of 61 products of size <= 0.25: float rounding and a
+                 * different summation order give ~1e-6; 1e-4 is generous. */
+                printf("  threads %d op(A)=%s op(B)=%s: largest difference %.3g\n",
+                       threads, ta ? "A^T" : "A", tb ? "B^T" : "B", worst);
+                CHECK(worst < 1e-4, "BLAS and reference differ by %g", worst);
+            }
+    }
+    /* The split path (large enough to wake the team) against one call. */
+    const size_t M2 = 100, N2 = 160, K2 = 70;
+    float *A2 = malloc(M2 * K2 * sizeof(float)), *B2 = malloc(N2 * K2 * sizeof(float));
+    float *D0 = malloc(M2 * N2 * sizeof(float)), *D1 = malloc(M2 * N2 * sizeof(float));
+    for (size_t i = 0; i < M2 * K2; i++)
+        A2[i] = rng_uniform() - 0.5f;
+    for (size_t i = 0; i < N2 * K2; i++)
+        B2[i] = rng_uniform() - 0.5f;
+    gemm_set_backend(GEMM_REFERENCE);
+    gemm_set_threads(1);
+    gemm_forward(0, 1, M2, N2, K2, 1.0f, A2, K2, B2, K2, 0.0f, D0, N2);
+    gemm_set_threads(2);
+    gemm_forward(0, 1, M2, N2, K2, 1.0f, A2, K2, B2, K2, 0.0f, D1, N2);
+    CHECK(memcmp(D0, D1, M2 * N2 * sizeof(float)) == 0,
+          "reference product split over 2 threads differs from 1 thread");
+    gemm_set_backend(GEMM_BLAS);
+    gemm_set_threads(1);
+    free(A2), free(B2), free(D0), free(D1);
+    free(A), free(B), free(C0), free(C1);
+}
+
+/* ---- gradient check ----------------------------------------------------- */
+static double batch_loss(mlp *m, const dropout_layer *drop, const float *x,
+                         const uint8_t *y, size_t B)
+{
+    /* Same masks every time: restore the dropout RNG state first. */
+    memcpy(m->drop, drop, sizeof m->drop);
+    mlp_forward(m, x, B);
+    return mlp_loss(m, y, B, NULL) / (double)B;
+}
+
+static void test_gradcheck(void)
+{
+    const size_t units[4] = {12, 9, 7, 4}, B = 6;
+    mlp m;
+    CHECK(mlp_create(&m, 3, units, 0.2, 0.5, 42, B) == 0, "create");
+    mlp_init_weights(&m, 42);
+    for (size_t l = 0; l < 3; l++)
+        for (size_t j = 0; j < units[l + 1]; j++)
+            m.b[l][j] = 0.1f * (rng_uniform() - 0.3f);
+    float x[6 * 12];
+    uint8_t y[6];
+    for (size_t i = 0; i < B * 12; i++)
+        x[i] = rng_uniform();
+    for (size_t i = 0; i < B; i++)
+        y[i] = (uint8_t)(rng_u32() % 4);
+    dropout_layer drop[MLP_MAX_LAYERS];
+    memcpy(drop, m.drop, sizeof drop);
+
+    /* Analytic gradient (beta = 0: the plain gradient). */
+    float *gw[3], *gb[3];
+    for (size_t l = 0; l < 3; l++) {
+        gw[l] = calloc(units[l + 1] * units[l], sizeof(float));
+        gb[l] = calloc(units[l + 1], sizeof(float));
+    }
+    batch_loss(&m, drop, x, y, B);
+    size_t dropped = 0;
+    for (size_t k = 0; k < B * units[1]; k++)
+        dropped += m.act[1][k] == 0.0f;
+    CHECK(dropped > 0, "no hidden unit was zero: the mask is not being applied");
+    CHECK(mlp_backward(&m, y, B, 0.0f, gw, gb) == 0, "backward");
+
+    /* Central differences in float with eps = 1e-2 * (|w| + 0.1): truncation
+     * error O(eps^2) and rounding ~1e-7/eps, both far below the tolerance.
+     * Where a ReLU pre-activation lies within eps of zero the loss has a kink
+     * and the difference quotient means nothing: such a parameter is
+     * recognised by its one-sided quotients disagreeing, counted, and
+     * skipped; at most 2 % may be skipped (the data is fixed, so the count is
+     * too). */
+    double worst = 0.0;
+    size_t checked = 0, kinks = 0, total = 0;
+    double f0 = batch_loss(&m, drop, x, y, B);
+    for (size_t l = 0; l < 3; l++) {
+        size_t nw = units[l + 1] * units[l];
+        for (size_t k = 0; k < nw + units[l + 1]; k++) {
+            float *p = k < nw ? &m.w[l][k] : &m.b[l][k - nw];
+            float ana = k < nw ? gw[l][k] : gb[l][k - nw];
+            float saved = *p, eps = 1e-2f * (fabsf(saved) + 0.1f);
+            *p = saved + eps;
+            double up = batch_loss(&m, drop, x, y, B);
+            *p = saved - eps;
+            double down = batch_loss(&m, drop, x, y, B);
+            *p = saved;
+            total++;
+            double fwd = (up - f0) / eps, bwd = (f0 - down) / eps;
+            if (fabs(fwd - bwd) > 0.2 * (fabs(fwd) + fabs(bwd)) + 2e-3) {
+                kinks++;
+                continue;
+            }
+            double num = (up - down) / (2.0 * (double)eps);
+            double err = fabs(num - ana) / (fabs(num) + fabs(ana) + 1e-3);
+            worst = fmax(worst, err);
+            checked++;
+            CHECK(err < 2e-2, "layer %zu param %zu: numeric %g analytic %g", l, k, num, ana);
+        }
+    }
+    CHECK(kinks * 50 <= total, "%zu of %zu parameters sit on a ReLU kink", kinks, total);
+    printf("  %zu parameters checked (%zu on a ReLU kink skipped)\n", checked, kinks);
+    printf("  %zu of %zu hidden-1 activations dropped or zero; largest relative "
+           "difference %.3g\n", dropped, B * units[1], worst);
+    for (size_t l = 0; l < 3; l++) {
+        free(gw[l]);
+        free(gb[l]);
+    }
+    mlp_free(&m);
+}
+
+/* ---- evaluation mode ---------------------------------------------------- */
+static void test_eval(void)
+{
+    const size_t units[3] = {20, 16, 5}, B = 8;
+    mlp m, plain;
+    CHECK(mlp_create(&m, 2, units, 0.2, 0.5, 7, B) == 0, "create");
+    CHECK(mlp_create(&plain, 2, units, 0.0, 0.0, 7, B) == 0, "create");
+    mlp_init_weights(&m, 7);
+    mlp_init_weights(&plain, 7);
+    float x[8 * 20], out1[8 * 5], out2[8 * 5];
+    for (size_t i = 0; i < B * 20; i++)
+        x[i] = rng_uniform();
+    mlp_set_mode(&m, DROPOUT_EVAL);
+    mlp_forward(&m, x, B);
+    memcpy(out1, m.act[2], sizeof out1);
+    mlp_forward(&m, x, B);
+    memcpy(out2, m.act[2], sizeof out2);
+    CHECK(memcmp(out1, out2, sizeof out1) == 0, "two evaluation forwards differ");
+    CHECK(m.drop[0].next_stream == 0 && m.drop[1].next_stream == 0,
+          "evaluation consumed dropout streams");
+    /* Evaluation mode is the identity: same as the network without dropout. */
+    mlp_forward(&plain, x, B);
+    CHECK(memcmp(out1, plain.act[2], sizeof out1) == 0,
+          "evaluation forward differs from the same network without dropout");
+    /* Training mode is random: two passes differ. */
+    mlp_set_mode(&m, DROPOUT_TRAIN);
+    mlp_forward(&m, x, B);
+    memcpy(out1, m.act[2], sizeof out1);
+    mlp_forward(&m, x, B);
+    CHECK(memcmp(out1, m.act[2], sizeof out1) != 0, "two training forwards are equal");
+    mlp_free(&m);
+    mlp_free(&plain);
+}
+
+/* ---- training ----------------------------------------------------------- */
+static train_config tiny_config(size_t epochs)
+{
+    train_config c;
+    memset(&c, 0, sizeof c);
+    c.n_hidden = 2;
+    c.hidden[0] = 48;
+    c.hidden[1] = 32;
+    c.p_input = 0.2;
+    c.p_hidden = 0.5;
+    c.max_norm = 3.5;
+    c.epochs = epochs;
+    c.batch = 20;
+    c.lr = 0.5;
+    c.lr_decay = 0.95;
+    c.momentum_start = 0.5;
+    c.momentum_end = 0.9;
+    c.momentum_epochs = 2;
+    c.seed = 5;
+    return c;
+}
+
+static void test_smoke(void)
+{
+    synthetic s;
+    synthetic_make(&s, 300, 100);
+    mnist_data d;
+    char err[256];
+    CHECK(mnist_data_from_idx(&d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2],
+                              s.size[2], s.buf[3], s.size[3], 0, err, sizeof err) == 0,
+          "load: %s", err);
+    train_config c = tiny_config(1);
+    train_state st;
+    CHECK(train_state_create(&st, &c, d.n_train, d.dim) == 0, "state");
+    size_t before = mlp_count_errors(&st.model, d.test_x, d.test_y, d.n_test, NULL);
+    CHECK(train_epoch(&st, &d, NULL, NULL) == 0, "epoch");
+    const epoch_record *r = &st.history[0];
+    printf("  one epoch: loss %.4f, train error %.1f%%, test error %.1f%% (%.1f%% before)\n",
+           r->loss, r->train_error, r->test_error, 100.0 * (double)before / (double)d.n_test);
+    CHECK(isfinite(r->loss) && r->loss > 0, "loss %g", r->loss);
+    /* Chance is 90 % error; the synthetic classes are easy (one epoch at
+     * these settings reaches a few percent). */
+    CHECK(r->test_error < 50.0, "test error %.1f%% after one epoch", r->test_error);
+    /* Every unit's incoming weights respect the max-norm constraint. */
+    for (size_t l = 0; l < st.model.n_layers; l++)
+        for (size_t j = 0; j < st.model.units[l + 1]; j++) {
+            double sq = 0;
+            for (size_t k = 0; k < st.model.units[l]; k++) {
+                double w = st.model.w[l][j * st.model.units[l] + k];
+                sq += w * w;
+            }
+            CHECK(sqrt(sq) <= 3.5 * (1 + 1e-5), "layer %zu unit %zu norm %g", l, j, sqrt(sq));
+        }
+    train_state_free(&st);
+    mnist_data_free(&d);
+    synthetic_free(&s);
+}
+
+static int states_equal(const train_state *a, const train_state *b)
+{
+    int same = a->epoch == b->epoch && a->n_train == b->n_train;
+    for (size_t l = 0; same && l < a->model.n_layers; l++) {
+        size_t nw = a->model.units[l + 1] * a->model.units[l] * sizeof(float);
+        size_t nb = a->model.units[l + 1] * sizeof(float);
+        same = memcmp(a->model.w[l], b->model.w[l], nw) == 0 &&
+               memcmp(a->model.vw[l], b->model.vw[l], nw) == 0 &&
+               memcmp(a->model.b[l], b->model.b[l], nb) == 0 &&
+               memcmp(a->model.vb[l], b->model.vb[l], nb) == 0 &&
+               memcmp(&a->model.drop[l], &b->model.drop[l], sizeof(dropout_layer)) == 0;
+    }
+    same = same && memcmp(a->order, b->order, a->n_train * sizeof(uint32_t)) == 0;
+    for (size_t e = 0; same && e < a->epoch; e++)
+        same = a->history[e].loss == b->history[e].loss &&
+               a->history[e].train_error == b->history[e].train_error &&
+               a->history[e].test_error == b->history[e].test_error;
+    return same;
+}
+
+static void test_resume(int threads)
+{
+    gemm_set_threads(threads);
+    dropout_set_threads((unsigned)threads);
+    synthetic s;
+    synthetic_make(&s, 200, 60);
+    mnist_data d;
+    char err[256];
+    mnist_data_from_idx(&d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2], s.size[2],
+                        s.buf[3], s.size[3], 0, err, sizeof err);
+    train_config c = tiny_config(3);
+    train_state full, part;
+    train_state_create(&full, &c, d.n_train, d.dim);
+    for (int e = 0; e < 3; e++)
+        train_epoch(&full, &d, NULL, NULL);
+
+    const char *path = "test_mnist_resume.ckpt";
+    train_state_create(&part, &c, d.n_train, d.dim);
+    train_epoch(&part, &d, NULL, NULL);
+    CHECK(checkpoint_save(&part, path, err, sizeof err) == 0, "save: %s", err);
+    train_state_free(&part);
+    /* A fresh process would start like this: new state, then the file. */
+    train_state_create(&part, &c, d.n_train, d.dim);
+    CHECK(checkpoint_load(&part, path, err, sizeof err) == 0, "load: %s", err);
+    CHECK(part.epoch == 1, "resumed at epoch %zu", part.epoch);
+    while (part.epoch < 3)
+        train_epoch(&part, &d, NULL, NULL);
+    CHECK(states_equal(&full, &part), "%d threads: resumed run differs from uninterrupted run", threads);
+    printf("  %d thread(s): 1 epoch + checkpoint + 2 epochs == 3 epochs, bitwise\n", threads);
+
+    /* A corrupted or foreign checkpoint is refused. */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 200, SEEK_SET);
+    fputc(0x55, f);
+    fclose(f);
+    CHECK(checkpoint_load(&part, path, err, sizeof err) < 0, "corrupt checkpoint accepted");
+    printf("  corrupt checkpoint -> %s\n", err);
+    CHECK(checkpoint_load(&part, "no-such-file.ckpt", err, sizeof err) == 1, "missing file");
+    remove(path);
+    train_state_free(&full);
+    train_state_free(&part);
+    mnist_data_free(&d);
+    synthetic_free(&s);
+}
+
+/* ---- helpers for the CLI tests ------------------------------------------ */
+static int write_file(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return -1;
+    fwrite(b, 1, n, f);
+    return fclose(f);
+}
+
+static int write_idx(const char *dir, int truncated)
+{
+    char parent[1024];
+    snprintf(parent, sizeof parent, "%s", dir);
+    for (char *p = parent + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(parent, 0755);
+            *p = '/';
+        }
+    mkdir(dir, 0755);
+    synthetic s;
+    synthetic_make(&s, 300, 100);
+    static const char *const names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t n = truncated && i == 0 ? s.size[0] / 2 : s.size[i];
+        rc |= write_file(path, s.buf[i], n);
+    }
+    synthetic_free(&s);
+    return rc == 0 ? 0 : 1;
+}
+
+static int ckpt_equal(const char *a, const char *b)
+{
+    /* The checkpoints of the CLI test: its network and data size. */
+    train_config c = tiny_config(3);
+    c.hidden[0] = 32;
+    c.hidden[1] = 16;
+    c.batch = 25;
+    c.seed = 3;
+    train_state sa, sb;
+    char err[512];
+    train_state_create(&sa, &c, 300, 784);
+    train_state_create(&sb, &c, 300, 784);
+    if (checkpoint_load(&sa, a, err, sizeof err) != 0 ||
+        checkpoint_load(&sb, b, err, sizeof err) != 0) {
+        fprintf(stderr, "FAIL: %s\n", err);
+        return 1;
+    }
+    int same = states_equal(&sa, &sb);
+    printf("%s and %s: %s (epoch %zu)\n", a, b, same ? "identical state" : "DIFFERENT", sa.epoch);
+    train_state_free(&sa);
+    train_state_free(&sb);
+    return same ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_mnist idx|gemm|gradcheck|eval|smoke|resume|write-idx DIR|ckpt-equal A B\n");
+        return 2;
+    }
+    const char *what = argv[1];
+    if (strcmp(what, "write-idx") == 0 && argc >= 3)
+        return write_idx(argv[2], argc >= 4 && strcmp(argv[3], "truncated") == 0);
+    if (strcmp(what, "ckpt-equal") == 0 && argc == 4)
+        return ckpt_equal(argv[2], argv[3]);
+    if (strcmp(what, "idx") == 0)
+        test_idx();
+    else if (strcmp(what, "gemm") == 0)
+        test_gemm();
+    else if (strcmp(what, "gradcheck") == 0)
+        test_gradcheck();
+    else if (strcmp(what, "eval") == 0)
+        test_eval();
+    else if (strcmp(what, "smoke") == 0)
+        test_smoke();
+    else if (strcmp(what, "resume") == 0) {
+        test_resume(1);
+        test_resume(2);
+    } else {
+        fprintf(stderr, "unknown test '%s'\n", what);
+        return 2;
+    }
+    pool_set_threads(1);
+    printf("%s: %s\n", what, failures ? "FAILED" : "ok");
+    return failures ? 1 : 0;
+}

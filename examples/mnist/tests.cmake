@@ -1,0 +1,52 @@
+# Tests of the MNIST demo: tiny synthetic IDX data made by test_mnist itself.
+add_executable(test_mnist ${MNIST_DIR}/test_mnist.c)
+target_compile_options(test_mnist PRIVATE ${DROPOUT_WARNINGS})
+target_link_libraries(test_mnist PRIVATE mnist_core)
+
+foreach(t idx gradcheck eval smoke resume)
+  add_test(NAME mnist_${t} COMMAND test_mnist ${t})
+  set_tests_properties(mnist_${t} PROPERTIES LABELS mnist)
+endforeach()
+if(MNIST_BLAS_LIBS)
+  add_test(NAME mnist_gemm_blas_vs_reference COMMAND test_mnist gemm)
+  set_tests_properties(mnist_gemm_blas_vs_reference PROPERTIES LABELS mnist)
+else()
+  message(STATUS "mnist: test mnist_gemm_blas_vs_reference not registered: this build has no OpenBLAS")
+endif()
+
+# The command line on synthetic data (--no-verify: not the real files).
+set(MNIST_T ${CMAKE_CURRENT_BINARY_DIR}/mnist-test)
+set(MNIST_CLI $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/data --no-verify
+    --hidden 32,16 --batch 25 --seed 3 --threads 2)
+add_test(NAME mnist_cli_setup COMMAND test_mnist write-idx ${MNIST_T}/data)
+add_test(NAME mnist_cli_setup_truncated COMMAND test_mnist write-idx ${MNIST_T}/bad truncated)
+set_tests_properties(mnist_cli_setup mnist_cli_setup_truncated PROPERTIES
+  FIXTURES_SETUP mnist_data LABELS mnist)
+
+# One epoch end to end, all outputs.
+add_test(NAME mnist_cli_smoke COMMAND ${MNIST_CLI} --epochs 2 --mc 1,3 --compare --out ${MNIST_T}/out)
+set_tests_properties(mnist_cli_smoke PROPERTIES FIXTURES_REQUIRED mnist_data LABELS mnist
+  PASS_REGULAR_EXPRESSION "with dropout.*without dropout.*Monte-Carlo.*summary.json")
+# Interrupted and resumed == uninterrupted, bitwise (through the files).
+add_test(NAME mnist_cli_resume_full COMMAND ${MNIST_CLI} --epochs 3 --no-compare --mc "" --checkpoint ${MNIST_T}/full.ckpt)
+add_test(NAME mnist_cli_resume_part1 COMMAND ${MNIST_CLI} --epochs 3 --no-compare --mc "" --checkpoint ${MNIST_T}/part.ckpt --stop-after 1)
+add_test(NAME mnist_cli_resume_part2 COMMAND ${MNIST_CLI} --epochs 3 --no-compare --mc "" --checkpoint ${MNIST_T}/part.ckpt --resume)
+add_test(NAME mnist_cli_resume_equal COMMAND test_mnist ckpt-equal ${MNIST_T}/full.ckpt ${MNIST_T}/part.ckpt)
+set_tests_properties(mnist_cli_resume_full mnist_cli_resume_part1 mnist_cli_resume_part2 mnist_cli_resume_equal
+  PROPERTIES FIXTURES_REQUIRED mnist_data LABELS mnist)
+set_tests_properties(mnist_cli_resume_full mnist_cli_resume_part1 PROPERTIES FIXTURES_SETUP mnist_ckpt_a)
+set_tests_properties(mnist_cli_resume_part2 PROPERTIES DEPENDS mnist_cli_resume_part1 FIXTURES_SETUP mnist_ckpt_b FIXTURES_REQUIRED "mnist_data;mnist_ckpt_a")
+set_tests_properties(mnist_cli_resume_equal PROPERTIES DEPENDS mnist_cli_resume_part2 FIXTURES_REQUIRED "mnist_data;mnist_ckpt_a;mnist_ckpt_b")
+# Errors: one readable line, non-zero exit, never a crash.
+add_test(NAME mnist_cli_truncated_data COMMAND $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/bad --no-verify --epochs 1)
+set_tests_properties(mnist_cli_truncated_data PROPERTIES FIXTURES_REQUIRED mnist_data LABELS mnist
+  PASS_REGULAR_EXPRESSION "mnist-mlp: training set: IDX size mismatch.*truncated")
+add_test(NAME mnist_cli_bad_sha COMMAND $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/data --epochs 1)
+set_tests_properties(mnist_cli_bad_sha PROPERTIES FIXTURES_REQUIRED mnist_data LABELS mnist
+  PASS_REGULAR_EXPRESSION "sha256 mismatch")
+foreach(bad "--bogus" "--epochs;0" "--p-hidden;1.5" "--hidden;abc" "--threads" "--mc;0" "--resume")
+  string(REPLACE ";" "_" name "${bad}")
+  string(REPLACE "-" "" name "${name}")
+  add_test(NAME mnist_cli_bad_flag_${name} COMMAND $<TARGET_FILE:mnist-mlp> ${bad})
+  set_tests_properties(mnist_cli_bad_flag_${name} PROPERTIES LABELS mnist WILL_FAIL TRUE)
+endforeach()

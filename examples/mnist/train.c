@@ -1,0 +1,224 @@
+/* train.c — data loading, the epoch loop and the learning-rate/momentum
+ * schedule. */
+#define _POSIX_C_SOURCE 200809L
+#include "train.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "idx.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int to_floats(const idx_array *img, size_t n, float **out)
+{
+    *out = malloc(n * img->item_size * sizeof(float) + 1);
+    if (*out == NULL)
+        return -1;
+    for (size_t i = 0; i < n * img->item_size; i++)
+        (*out)[i] = (float)img->data[i] * (1.0f / 255.0f);
+    return 0;
+}
+
+int mnist_data_from_idx(mnist_data *d, const uint8_t *tri, size_t tri_n,
+                        const uint8_t *trl, size_t trl_n, const uint8_t *tei,
+                        size_t tei_n, const uint8_t *tel, size_t tel_n,
+                        size_t train_size, char *err, size_t err_size)
+{
+    memset(d, 0, sizeof *d);
+    idx_array a, b, c, e;
+    char why[256];
+    if (idx_parse(&a, tri, tri_n, 3, why, sizeof why) != 0 ||
+        idx_parse(&b, trl, trl_n, 1, why, sizeof why) != 0 ||
+        idx_check_mnist(&a, &b, why, sizeof why) != 0) {
+        snprintf(err, err_size, "training set: %s", why);
+        return -1;
+    }
+    if (idx_parse(&c, tei, tei_n, 3, why, sizeof why) != 0 ||
+        idx_parse(&e, tel, tel_n, 1, why, sizeof why) != 0 ||
+        idx_check_mnist(&c, &e, why, sizeof why) != 0) {
+        snprintf(err, err_size, "test set: %s", why);
+        return -1;
+    }
+    d->n_train = train_size > 0 && train_size < a.count ? train_size : a.count;
+    d->n_test = c.count;
+    d->dim = a.item_size;
+    d->train_y = malloc(d->n_train);
+    d->test_y = malloc(d->n_test);
+    if (d->train_y == NULL || d->test_y == NULL ||
+        to_floats(&a, d->n_train, &d->train_x) != 0 ||
+        to_floats(&c, d->n_test, &d->test_x) != 0) {
+        mnist_data_free(d);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    memcpy(d->train_y, b.data, d->n_train);
+    memcpy(d->test_y, e.data, d->n_test);
+    return 0;
+}
+
+int mnist_data_load(mnist_data *d, const char *dir, size_t train_size,
+                    char *err, size_t err_size)
+{
+    static const char *const names[4] = {
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    uint8_t *buf[4] = {0};
+    size_t size[4] = {0};
+    int rc = 0;
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        char path[4096], why[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (idx_read_file(path, &buf[i], &size[i], why, sizeof why) != 0) {
+            snprintf(err, err_size, "%s", why);
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = mnist_data_from_idx(d, buf[0], size[0], buf[1], size[1], buf[2],
+                                 size[2], buf[3], size[3], train_size, err,
+                                 err_size);
+    for (int i = 0; i < 4; i++)
+        free(buf[i]);
+    return rc;
+}
+
+void mnist_data_free(mnist_data *d)
+{
+    free(d->train_x);
+    free(d->test_x);
+    free(d->train_y);
+    free(d->test_y);
+    memset(d, 0, sizeof *d);
+}
+
+int train_state_create(train_state *s, const train_config *cfg, size_t n_train,
+                       size_t dim)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    size_t units[MLP_MAX_LAYERS + 1];
+    units[0] = dim;
+    for (size_t i = 0; i < cfg->n_hidden; i++)
+        units[i + 1] = cfg->hidden[i];
+    units[cfg->n_hidden + 1] = 10;
+    /* Evaluation runs in chunks of at least 500 rows: bigger products are
+     * more efficient than training-size ones. */
+    size_t cap = cfg->batch > 500 ? cfg->batch : 500;
+    if (mlp_create(&s->model, cfg->n_hidden + 1, units, cfg->p_input,
+                   cfg->p_hidden, cfg->seed, cap) != 0)
+        return -1;
+    mlp_init_weights(&s->model, cfg->seed);
+    s->n_train = n_train;
+    s->order = malloc(n_train * sizeof(uint32_t));
+    s->history_cap = cfg->epochs > 0 ? cfg->epochs : 1;
+    s->history = calloc(s->history_cap, sizeof(epoch_record));
+    if (s->order == NULL || s->history == NULL) {
+        train_state_free(s);
+        return -1;
+    }
+    for (size_t i = 0; i < n_train; i++)
+        s->order[i] = (uint32_t)i;
+    return 0;
+}
+
+void train_state_free(train_state *s)
+{
+    mlp_free(&s->model);
+    free(s->order);
+    free(s->history);
+    memset(s, 0, sizeof *s);
+}
+
+float train_learning_rate(const train_config *cfg, size_t epoch)
+{
+    double lr = cfg->lr;
+    for (size_t e = 0; e < epoch; e++)
+        lr *= cfg->lr_decay;
+    return (float)lr;
+}
+
+float train_momentum(const train_config *cfg, size_t epoch)
+{
+    if (cfg->momentum_epochs == 0 || epoch >= cfg->momentum_epochs)
+        return (float)cfg->momentum_end;
+    double t = (double)epoch / (double)cfg->momentum_epochs;
+    return (float)(cfg->momentum_start +
+                   t * (cfg->momentum_end - cfg->momentum_start));
+}
+
+/* Fisher-Yates on the previous order with Philox words keyed by the seed and
+ * counted by (epoch, i): the order of epoch e depends only on the seed. */
+static void shuffle(uint32_t *order, size_t n, uint64_t seed, size_t epoch)
+{
+    const uint32_t key[2] = {(uint32_t)(seed ^ 0x5bd1e995u),
+                             (uint32_t)(seed >> 32) ^ 0xda7a0dd3u};
+    for (size_t i = n; i-- > 1;) {
+        const uint32_t ctr[4] = {(uint32_t)i, (uint32_t)epoch,
+                                 (uint32_t)(epoch >> 32), 0x5f0ff1eu};
+        uint32_t r[4];
+        dropout_philox4x32_10(ctr, key, r);
+        /* 64 random bits mod (i+1): bias below 2^-40 for MNIST sizes. */
+        uint64_t x = ((uint64_t)r[0] << 32) | r[1];
+        size_t j = (size_t)(x % (uint64_t)(i + 1));
+        uint32_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+int train_epoch(train_state *s, const mnist_data *d, train_progress_fn progress,
+                void *ctx)
+{
+    if (s->epoch >= s->history_cap)
+        return -1;
+    double t0 = now_seconds();
+    const train_config *cfg = &s->cfg;
+    mlp *m = &s->model;
+    shuffle(s->order, s->n_train, cfg->seed, s->epoch);
+    float lr = train_learning_rate(cfg, s->epoch);
+    float mu = train_momentum(cfg, s->epoch);
+    size_t B = cfg->batch, dim = d->dim;
+    size_t nb = (s->n_train + B - 1) / B;
+    float *x = malloc(B * dim * sizeof(float));
+    uint8_t *y = malloc(B);
+    if (x == NULL || y == NULL) {
+        free(x);
+        free(y);
+        return -1;
+    }
+    mlp_set_mode(m, DROPOUT_TRAIN);
+    double loss = 0.0;
+    size_t wrong = 0;
+    for (size_t bi = 0; bi < nb; bi++) {
+        size_t first = bi * B;
+        size_t rows = s->n_train - first < B ? s->n_train - first : B;
+        for (size_t r = 0; r < rows; r++) {
+            uint32_t k = s->order[first + r];
+            memcpy(x + r * dim, d->train_x + (size_t)k * dim, dim * sizeof(float));
+            y[r] = d->train_y[k];
+        }
+        size_t e = 0;
+        loss += mlp_train_step(m, x, y, rows, lr, mu, (float)cfg->max_norm, &e);
+        wrong += e;
+        if (progress != NULL)
+            progress(ctx, bi + 1, nb);
+    }
+    free(x);
+    free(y);
+    size_t test_wrong = mlp_count_errors(m, d->test_x, d->test_y, d->n_test, NULL);
+    epoch_record *rec = &s->history[s->epoch];
+    rec->loss = loss / (double)s->n_train;
+    rec->train_error = 100.0 * (double)wrong / (double)s->n_train;
+    rec->test_error = 100.0 * (double)test_wrong / (double)d->n_test;
+    rec->seconds = now_seconds() - t0;
+    s->epoch++;
+    return 0;
+}
