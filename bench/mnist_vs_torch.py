@@ -83,7 +83,9 @@ def mnist_mlp_epochs(binary, data_dir, epochs, threads, batch):
         cmd = [binary, "--preset", "paper", "--data", data_dir, "--epochs", str(epochs),
                "--no-compare", "--mc", "", "--threads", str(threads), "--batch", str(batch),
                "--lr", "0.05", "--momentum", "0.95,0.95,0", "--out", out]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        run = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if run.returncode != 0:
+            sys.exit(f"mnist-mlp failed:\n{run.stderr}")
         with open(os.path.join(out, "epochs.csv")) as f:
             rows = list(csv.DictReader(f))
     return [float(r["seconds"]) for r in rows], [float(r["test_error"]) for r in rows]

@@ -457,8 +457,8 @@ static void json_result(FILE *f, const run_result *r, const options *o,
     for (size_t q = 0; q < r->n_mc; q++)
         fprintf(f, "%s\"%d\": %.4f", q ? ", " : "", o->mc[q],
                 100.0 * (double)r->mc_errors[q] / (double)d->n_test);
-    fprintf(f, "},\n%s  \"epochs\": %zu,\n%s  \"seconds\": %.2f,\n%s  \"config\": ",
-            indent, r->epochs, indent, r->seconds, indent);
+    fprintf(f, "},\n%s  \"epochs\": %zu,\n%s  \"seconds\": %.2f,\n%s  \"error_unit\": \"percent\",\n%s  \"config\": ",
+            indent, r->epochs, indent, r->seconds, indent, indent);
     char deeper[32];
     snprintf(deeper, sizeof deeper, "%s  ", indent);
     json_config(f, o, &r->cfg, d, deeper);
@@ -511,8 +511,14 @@ static int write_outputs(const options *o, const mnist_data *d,
     }
     char title[256];
     snprintf(title, sizeof title, "MNIST test error per epoch (%zu training images)", d->n_train);
+    /* Cap the axis at 3x the best error reached, so the end of training,
+     * where the curves separate, is readable. */
+    double best = 100.0;
+    for (size_t r = 0; r < nruns; r++)
+        for (size_t e = 0; e < runs[r].epochs; e++)
+            best = fmin(best, runs[r].curve_y[e]);
     if (svg_plot(out_path(path, sizeof path, o, "test_error.svg"), title, "epoch",
-                 "test error (%)", cs, nruns, 0) != 0)
+                 "test error (%)", cs, nruns, 0, fmax(3.0 * best, 0.5)) != 0)
         return 1;
     if (runs[0].n_mc > 0) {
         double kx[MAX_MC], ky[MAX_MC], dx[2], dy[2];
@@ -527,7 +533,7 @@ static int write_outputs(const options *o, const mnist_data *d,
                        {"weight scaling (deterministic)", colors[1], 2, dx, dy}};
         if (svg_plot(out_path(path, sizeof path, o, "mc_curve.svg"),
                      "Test error of Monte-Carlo model averaging (cf. Srivastava et al. 2014, Fig. 11)",
-                     "number of sampled networks K", "test error (%)", mc, 2, 1) != 0)
+                     "number of sampled networks K", "test error (%)", mc, 2, 1, 0.0) != 0)
             return 1;
     }
     return 0;

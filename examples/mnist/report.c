@@ -102,7 +102,8 @@ static double nice_step(double range, int target)
 }
 
 int svg_plot(const char *path, const char *title, const char *xlabel,
-             const char *ylabel, const curve *curves, size_t ncurves, int log_x)
+             const char *ylabel, const curve *curves, size_t ncurves, int log_x,
+             double y_cap)
 {
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     for (size_t c = 0; c < ncurves; c++)
@@ -121,11 +122,21 @@ int svg_plot(const char *path, const char *title, const char *xlabel,
     }
     if (xmax - xmin < 1e-9)
         xmax = xmin + 1;
-    /* The y range starts at 0 so the gap between curves is read honestly. */
-    ymin = 0.0;
+    if (y_cap > 0.0) {
+        /* Error curves: from 0, so gaps read honestly, up to a cap so that
+         * the first epochs (tens of percent) do not flatten the rest;
+         * points above it are clipped. */
+        ymin = 0.0;
+        ymax = fmin(ymax, y_cap);
+    } else {
+        double pad = 0.1 * (ymax - ymin) + 1e-3;
+        ymin = fmax(0.0, ymin - pad);
+        ymax = ymax + pad;
+    }
     if (ymax - ymin < 1e-9)
         ymax = ymin + 1;
     double ystep = nice_step(ymax - ymin, 6);
+    ymin = floor(ymin / ystep) * ystep;
     ymax = ceil(ymax / ystep) * ystep;
     const double W = 720, H = 440, L = 70, R = 20, T = 40, Bm = 60;
     const double pw = W - L - R, ph = H - T - Bm;
@@ -137,6 +148,8 @@ int svg_plot(const char *path, const char *title, const char *xlabel,
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<clipPath id=\"plot\"><rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\"/></clipPath>\n",
+            L, T, pw, ph);
     fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n",
             W / 2, title);
     for (double y = ymin; y <= ymax + 1e-9; y += ystep) {
@@ -169,7 +182,7 @@ int svg_plot(const char *path, const char *title, const char *xlabel,
     fprintf(f, "<text transform=\"translate(18,%.0f) rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
             T + ph / 2, ylabel);
     for (size_t c = 0; c < ncurves; c++) {
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+        fprintf(f, "<polyline clip-path=\"url(#plot)\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
                 curves[c].color);
         for (size_t i = 0; i < curves[c].n; i++) {
             double x = log_x ? log10(curves[c].x[i]) : curves[c].x[i];
@@ -179,7 +192,7 @@ int svg_plot(const char *path, const char *title, const char *xlabel,
         if (curves[c].n <= 20)
             for (size_t i = 0; i < curves[c].n; i++) {
                 double x = log_x ? log10(curves[c].x[i]) : curves[c].x[i];
-                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                fprintf(f, "<circle clip-path=\"url(#plot)\" cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
                         PX(x), PY(curves[c].y[i]), curves[c].color);
             }
         double ly = T + 16 + 18 * (double)c;

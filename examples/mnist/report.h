@@ -30,9 +30,12 @@ typedef struct curve {
     const double *x, *y;
 } curve;
 
-/* A line plot with axes, ticks, a legend; log_x for the MC curve. */
+/* A line plot with axes, ticks, a legend; log_x for the MC curve.
+ * y_cap > 0: the y axis runs from 0 to at most y_cap (clipped above);
+ * y_cap <= 0: it fits the data with a margin. */
 int svg_plot(const char *path, const char *title, const char *xlabel,
-             const char *ylabel, const curve *curves, size_t ncurves, int log_x);
+             const char *ylabel, const curve *curves, size_t ncurves, int log_x,
+             double y_cap);
 
 int csv_write(const char *path, const train_state *s);
 
