@@ -30,6 +30,7 @@
 #include "dropout.h"
 
 #include "args.h"
+#include "bench_family.h"
 #include "commands.h"
 
 #define MIN_ELEMENTS_PER_SAMPLE ((size_t)1 << 20)
@@ -294,6 +295,7 @@ int cli_bench(int argc, char **argv)
     cli_u64_list sizes = {0};
     uint64_t repeats = 9, threads_opt = 0;
     int json = 0, op_choice = OP_ALL, dtype_choice = 2, isa_choice = -1, threads_given;
+    int family = 0;
     double p_value = 0.1;
     cli_option options[] = {
         CLI_OPTION("--sizes", CLI_U64_LIST, &sizes, "N,N,...",
@@ -308,6 +310,9 @@ int cli_bench(int argc, char **argv)
         CLI_OPTION_CHOICE("--isa", &isa_choice, isa_choices, "ISA",
                           "force a variant, like DROPOUT_ISA (default: as chosen)"),
         CLI_OPTION("--json", CLI_FLAG, &json, NULL, "one JSON object per line", 0),
+        CLI_OPTION("--family", CLI_FLAG, &family, NULL,
+                   "the dropout family's ratios instead (broadcast/elementwise, fused/unfused, "
+                   "bf16 and f16 GB/s / f32): n = the largest --sizes (default 2^24)", 0),
     };
     int rc = cli_parse("bench", argc, argv, options, CLI_COUNT(options));
     if (rc == CLI_HELP) {
@@ -325,6 +330,16 @@ int cli_bench(int argc, char **argv)
         return cli_error("bench", "--repeats must be 1 to 64, got %llu", (unsigned long long)repeats);
     if (threads_given && (threads_opt < 1 || threads_opt > MAX_THREADS))
         return cli_error("bench", "--threads must be 1 to %d", MAX_THREADS);
+    if (family) { /* bench_family.c: its own table of ratios */
+        uint64_t n = sizes.count ? 0 : (uint64_t)1 << 24;
+        for (size_t i = 0; i < sizes.count; i++)
+            n = sizes.values[i] > n ? sizes.values[i] : n;
+        if (n < ((uint64_t)1 << 18) || n % ((uint64_t)1 << 18) != 0 || n > ((uint64_t)1 << 30))
+            return cli_error("bench", "--family needs n a multiple of 2^18 up to 2^30, got %llu",
+                             (unsigned long long)n);
+        return cli_bench_family((size_t)n, (unsigned)repeats,
+                                threads_given ? (unsigned)threads_opt : 0);
+    }
     if (sizes.count == 0) {
         for (unsigned e = 12; e <= 26; e += 2)
             sizes.values[sizes.count++] = (uint64_t)1 << e;

@@ -13,8 +13,12 @@
  * section 2), so any input size works in constant memory.
  *
  * Each element type is one row of `dtypes`: how to parse a token, how to print
- * a result round-trippably, and which library calls run it.  A new type
- * (bf16, f16) is one more row and its functions.
+ * a result round-trippably, and which library calls run it.
+ *
+ * The dropout family (docs/family.md): --shape with --broadcast-dims (channel,
+ * drop path, time-locked masks) and --variant alpha|feature-alpha|gaussian
+ * need the whole tensor, so with either of them the input is read completely
+ * and processed by one dropout_shaped_* call (run_shaped below).
  */
 #include <errno.h>
 #include <math.h>
@@ -41,6 +45,7 @@ typedef struct dtype_ops {
     void (*print)(FILE *out, const void *values, size_t k);
     int (*forward)(const dropout_params *params, void *y, const void *x, size_t n);
     int (*backward)(const dropout_params *params, void *dx, const void *dy, size_t n);
+    int library_dtype; /* DROPOUT_DTYPE_*, for the shaped operations */
 } dtype_ops;
 
 /* ---- f32 ------------------------------------------------------------------ */
@@ -122,9 +127,72 @@ static int backward_f64(const dropout_params *params, void *dx, const void *dy, 
     return dropout_backward_regen_f64(params, dx, dy, n);
 }
 
+/* ---- bf16 and f16: parsed as f32, then rounded to nearest-even ------------- */
+
+static int parse_half(const char *token, void *values, size_t k, int bf16)
+{
+    float v;
+    int status = parse_f32(token, &v, 0);
+    if (status != 0)
+        return status;
+    uint16_t h = bf16 ? dropout_bf16_from_f32(v) : dropout_f16_from_f32(v);
+    float back = bf16 ? dropout_f32_from_bf16(h) : dropout_f32_from_f16(h);
+    if (isinf(back) && !isinf(v))
+        return -2;
+    ((uint16_t *)values)[k] = h;
+    return 0;
+}
+
+static int parse_bf16(const char *token, void *values, size_t k)
+{
+    return parse_half(token, values, k, 1);
+}
+
+static int parse_f16(const char *token, void *values, size_t k)
+{
+    return parse_half(token, values, k, 0);
+}
+
+/* The exact value, as an f32 that reads back to the same half. */
+static void print_bf16(FILE *out, const void *values, size_t k)
+{
+    float v = dropout_f32_from_bf16(((const uint16_t *)values)[k]);
+    print_f32(out, &v, 0);
+}
+
+static void print_f16(FILE *out, const void *values, size_t k)
+{
+    float v = dropout_f32_from_f16(((const uint16_t *)values)[k]);
+    print_f32(out, &v, 0);
+}
+
+static int forward_bf16(const dropout_params *params, void *y, const void *x, size_t n)
+{
+    return dropout_forward_bf16(params, y, x, n, NULL, 0);
+}
+
+static int backward_bf16(const dropout_params *params, void *dx, const void *dy, size_t n)
+{
+    return dropout_backward_regen_bf16(params, dx, dy, n);
+}
+
+static int forward_f16(const dropout_params *params, void *y, const void *x, size_t n)
+{
+    return dropout_forward_f16(params, y, x, n, NULL, 0);
+}
+
+static int backward_f16(const dropout_params *params, void *dx, const void *dy, size_t n)
+{
+    return dropout_backward_regen_f16(params, dx, dy, n);
+}
+
 static const dtype_ops dtypes[] = {
-    {"f32", sizeof(float), parse_f32, print_f32, forward_f32, backward_f32},
-    {"f64", sizeof(double), parse_f64, print_f64, forward_f64, backward_f64},
+    {"f32", sizeof(float), parse_f32, print_f32, forward_f32, backward_f32, DROPOUT_DTYPE_F32},
+    {"f64", sizeof(double), parse_f64, print_f64, forward_f64, backward_f64, DROPOUT_DTYPE_F64},
+    {"bf16", sizeof(uint16_t), parse_bf16, print_bf16, forward_bf16, backward_bf16,
+     DROPOUT_DTYPE_BF16},
+    {"f16", sizeof(uint16_t), parse_f16, print_f16, forward_f16, backward_f16,
+     DROPOUT_DTYPE_F16},
 };
 #define DTYPE_COUNT (sizeof dtypes / sizeof dtypes[0])
 
@@ -165,7 +233,8 @@ static int read_token(token_reader *r, char token[TOKEN_MAX + 1])
 static void print_help(direction dir, const cli_option *options, size_t count)
 {
     const char *name = dir == FORWARD ? "forward" : "backward";
-    printf("Usage: dropout %s --p P --seed S --stream K [--first F] [--eval] [--dtype TYPE]\n\n",
+    printf("Usage: dropout %s --p P --seed S --stream K [--first F] [--eval] [--dtype TYPE]\n"
+           "       [--shape D0,D1,... [--broadcast-dims K,...]] [--variant VARIANT]\n\n",
            name);
     if (dir == FORWARD)
         printf("Read numbers x from stdin (whitespace-separated; nan, inf, -inf and -0 are\n"
@@ -178,15 +247,156 @@ static void print_help(direction dir, const cli_option *options, size_t count)
                "forward with the same options:\n"
                "  training:   dx = keep ? dy * s : +0,  s = 1 / (1 - P) rounded to the type\n"
                "  evaluation: dx = dy (--eval)\n");
-    printf("Element k of the input has mask index F + k.  Results print with %%.9g (f32)\n"
-           "or %%.17g (f64), which read back to the same bits; a dropped element prints\n"
-           "as 0 (positive zero).\n"
+    printf("Element k of the input has mask index F + k.  Results print with %%.9g (f32,\n"
+           "bf16, f16: the exact value) or %%.17g (f64), which read back to the same bits; a\n"
+           "dropped element prints as 0 (positive zero).  bf16/f16 input is parsed as f32\n"
+           "and rounded to nearest-even.\n"
            "\n"
-           "Example:\n"
+           "The family (docs/family.md): with --shape the input is a row-major tensor (last\n"
+           "dimension fastest) and --broadcast-dims names the dimensions along which the\n"
+           "mask is shared; element k's mask index is F + its flat index in the mask's\n"
+           "shape (shared dimensions collapsed to 1).  --variant alpha: alpha dropout for\n"
+           "SELU (PyTorch AlphaDropout); feature-alpha: alpha with one mask per (N, C)\n"
+           "slice of --shape N,C,...; gaussian: x * (1 + sqrt(P/(1-P)) z), z standard\n"
+           "normal (Keras GaussianDropout).  With --shape or --variant the whole input is\n"
+           "read before anything is printed.\n"
+           "\n"
+           "Examples:\n"
            "  echo 1 2 3 4 | dropout %s --p 0.5 --seed 42 --stream 0\n"
+           "  seq 240 | dropout %s --p 0.5 --seed 1 --stream 0 --shape 10,4,6 --broadcast-dims 2\n"
            "\n",
-           name);
+           name, name);
     cli_print_options(stdout, options, count);
+}
+
+/* ---- the family: the whole tensor in one shaped call ----------------------- */
+
+enum { VARIANT_STANDARD, VARIANT_ALPHA, VARIANT_FEATURE_ALPHA, VARIANT_GAUSSIAN };
+
+/* Every number of stdin into *values (grown as needed); 0 or 1 (error printed). */
+static int read_all(const char *command, const dtype_ops *ops, void **values, size_t *count)
+{
+    token_reader reader = {stdin, 1, ' '};
+    char token[TOKEN_MAX + 1];
+    size_t capacity = 0, n = 0;
+    unsigned char *buffer = NULL;
+    for (;;) {
+        int got = read_token(&reader, token);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            free(buffer);
+            return cli_error(command, "line %llu: token longer than %d characters", reader.line,
+                             TOKEN_MAX);
+        }
+        if (n == capacity) {
+            size_t grown = capacity ? 2 * capacity : CHUNK_ELEMENTS;
+            unsigned char *bigger = realloc(buffer, grown * ops->size);
+            if (bigger == NULL) {
+                free(buffer);
+                return cli_error(command, "out of memory");
+            }
+            buffer = bigger;
+            capacity = grown;
+        }
+        int parsed_number = ops->parse(token, buffer, n);
+        if (parsed_number != 0) {
+            free(buffer);
+            return cli_error(command,
+                             parsed_number == -2
+                                 ? "line %llu: '%s' is out of range for %s"
+                                 : "line %llu: '%s' is not a number (%s; nan, inf, -inf, -0 "
+                                   "accepted)",
+                             reader.line, token, ops->name);
+        }
+        n++;
+    }
+    if (ferror(stdin)) {
+        free(buffer);
+        return cli_error(command, "cannot read the input");
+    }
+    *values = buffer;
+    *count = n;
+    return 0;
+}
+
+static int run_shaped(direction dir, const dtype_ops *ops, const dropout_params *params,
+                      const cli_u64_list *dims, const cli_u64_list *broadcast, int variant)
+{
+    const char *command = dir == FORWARD ? "forward" : "backward";
+    dropout_shape shape;
+    memset(&shape, 0, sizeof shape);
+    if (broadcast->count > 0 && dims->count == 0)
+        return cli_error(command, "--broadcast-dims needs --shape");
+    if (variant == VARIANT_FEATURE_ALPHA && dims->count < 2)
+        return cli_error(command, "--variant feature-alpha needs --shape N,C,... (one mask per "
+                                  "(N, C) slice, shared along dimensions 2 and up)");
+    if (variant == VARIANT_FEATURE_ALPHA && broadcast->count > 0)
+        return cli_error(command, "--variant feature-alpha shares dimensions 2 and up itself; "
+                                  "use --variant alpha with --broadcast-dims instead");
+    if (variant == VARIANT_GAUSSIAN && params->p == 1.0 && params->mode == DROPOUT_TRAIN)
+        return cli_error(command, "--variant gaussian needs P < 1 (the noise variance P/(1-P) "
+                                  "is infinite at P = 1)");
+    if (dims->count > DROPOUT_MAX_DIMS)
+        return cli_error(command, "--shape has %zu dimensions, at most %d are supported",
+                         dims->count, DROPOUT_MAX_DIMS);
+    for (size_t k = 0; k < dims->count; k++) {
+        if (dims->values[k] > SIZE_MAX)
+            return cli_error(command, "--shape: dimension %zu is too large", k);
+        shape.dims[k] = (size_t)dims->values[k];
+    }
+    shape.ndim = dims->count;
+    for (size_t k = 0; k < broadcast->count; k++) {
+        if (broadcast->values[k] >= dims->count)
+            return cli_error(command, "--broadcast-dims %llu: the shape has dimensions 0 to %zu",
+                             (unsigned long long)broadcast->values[k], dims->count - 1);
+        shape.broadcast |= DROPOUT_BROADCAST_DIM(broadcast->values[k]);
+    }
+    if (variant == VARIANT_FEATURE_ALPHA)
+        for (size_t d = 2; d < shape.ndim; d++)
+            shape.broadcast |= DROPOUT_BROADCAST_DIM(d);
+    if (shape.ndim > 0 && dropout_shape_check(&shape) != DROPOUT_OK)
+        return cli_error(command, "--shape: %s", dropout_status_string(DROPOUT_ERROR_INVALID_SHAPE));
+
+    void *in = NULL;
+    size_t n = 0;
+    if (read_all(command, ops, &in, &n) != 0)
+        return 1;
+    if (shape.ndim == 0) { /* a variant without --shape: the input as a vector */
+        shape.ndim = 1;
+        shape.dims[0] = n;
+    } else if (dropout_shape_elements(&shape) != n) {
+        free(in);
+        return cli_error(command, "the input has %zu numbers, --shape needs %zu", n,
+                         dropout_shape_elements(&shape));
+    }
+    void *out = malloc(n ? n * ops->size : 1);
+    if (out == NULL) {
+        free(in);
+        return cli_error(command, "out of memory");
+    }
+    const int library_variant = variant == VARIANT_GAUSSIAN   ? DROPOUT_VARIANT_GAUSSIAN
+                                : variant == VARIANT_STANDARD ? DROPOUT_VARIANT_STANDARD
+                                                              : DROPOUT_VARIANT_ALPHA;
+    int status = dir == FORWARD
+                     ? dropout_shaped_forward(params, library_variant, ops->library_dtype, &shape,
+                                              out, in, NULL, 0)
+                     : dropout_shaped_backward_regen(params, library_variant, ops->library_dtype,
+                                                     &shape, out, in);
+    int failed = 0;
+    if (status != DROPOUT_OK) {
+        failed = cli_error(command, "%s", dropout_status_string(status));
+    } else {
+        static char output_buffer[1 << 16];
+        setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
+        for (size_t k = 0; k < n; k++)
+            ops->print(stdout, out, k);
+        if (fflush(stdout) != 0 || ferror(stdout))
+            failed = cli_error(command, "cannot write the output");
+    }
+    free(in);
+    free(out);
+    return failed;
 }
 
 static int run(direction dir, int argc, char **argv)
@@ -195,6 +405,10 @@ static int run(direction dir, int argc, char **argv)
     dropout_params params = {0};
     int eval = 0;
     int dtype = 0;
+    cli_u64_list shape = {0, {0}}, broadcast = {0, {0}};
+    int variant = VARIANT_STANDARD;
+    static const char *const variant_names[] = {"standard", "alpha", "feature-alpha", "gaussian",
+                                                NULL};
     const char *dtype_names[DTYPE_COUNT + 1];
     for (size_t k = 0; k < DTYPE_COUNT; k++)
         dtype_names[k] = dtypes[k].name;
@@ -208,6 +422,12 @@ static int run(direction dir, int argc, char **argv)
                    "mask index of the first input element (default 0)", 0),
         CLI_OPTION("--eval", CLI_FLAG, &eval, NULL, "evaluation mode: the identity", 0),
         CLI_OPTION_CHOICE("--dtype", &dtype, dtype_names, NULL, "element type (default f32)"),
+        CLI_OPTION("--shape", CLI_U64_LIST, &shape, "D0,D1,...",
+                   "tensor shape, row-major, last dimension fastest (at most 8)", 0),
+        CLI_OPTION("--broadcast-dims", CLI_U64_LIST, &broadcast, "K,...",
+                   "0-based dimensions along which the mask is shared (needs --shape)", 0),
+        CLI_OPTION_CHOICE("--variant", &variant, variant_names, NULL,
+                          "standard (default), alpha, feature-alpha or gaussian"),
     };
     int parsed = cli_parse(command, argc, argv, options, CLI_COUNT(options));
     if (parsed == CLI_HELP) {
@@ -219,6 +439,8 @@ static int run(direction dir, int argc, char **argv)
     params.mode = eval ? DROPOUT_EVAL : DROPOUT_TRAIN;
 
     const dtype_ops *ops = &dtypes[dtype];
+    if (shape.count > 0 || broadcast.count > 0 || variant != VARIANT_STANDARD)
+        return run_shaped(dir, ops, &params, &shape, &broadcast, variant);
     void *in = malloc(CHUNK_ELEMENTS * ops->size);
     void *out = malloc(CHUNK_ELEMENTS * ops->size);
     if (in == NULL || out == NULL) {

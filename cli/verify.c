@@ -51,6 +51,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "verify_family.h"
 
 #define VERIFY_SEED 0x5eed0fd20e0e7ull /* the fixed seed of every check */
 #define CALL_ELEMENTS ((size_t)1 << 20) /* elements per library call */
@@ -544,6 +545,11 @@ static void print_help(const cli_option *options, size_t count)
            "E[sum y] = sum x, Var(y_i) = x_i^2 p/(1-p), the forward rule bit for bit,\n"
            "evaluation is the identity, backward = dy*mask*s with the forward's mask\n"
            "(packed or regenerated); and p = 0 is the identity, p = 1 gives +0.\n"
+           "Then the dropout family (docs/family.md): bf16/f16 round once and share f32's\n"
+           "mask; channel, drop path and time-locked masks are shared as declared; alpha\n"
+           "and feature alpha keep mean 0 and variance 1; gaussian noise has mean 1 and\n"
+           "variance p/(1-p) (5 standard errors); fused bias+dropout+residual is bitwise\n"
+           "the unfused composition.\n"
            "Statistical bounds are Bernstein bounds at the two-sided tail probability of\n"
            "5 standard deviations (>= 5.5 sd), see docs/cli.md.\n"
            "\n"
@@ -620,6 +626,17 @@ int cli_verify(int argc, char **argv)
             }
             fflush(stdout);
         }
+        /* the dropout family (verify_family.c) */
+        for (size_t c = 0; c < verify_family_check_count; c++) {
+            verify_family_row row = {{0}, {0}, {0}, 0};
+            verify_family_checks[c].run(quick, verify_family_checks[c].p, &row);
+            printf("%-28s %-8g %-22s %-22s %-22s %s\n", verify_family_checks[c].claim,
+                   verify_family_checks[c].p, row.expected, row.observed, row.bound,
+                   row.pass ? "PASS" : "FAIL");
+            rows++;
+            failed += !row.pass;
+        }
+        fflush(stdout);
         printf("verify: %u checks, %u passed, %u failed (%.1f s)\n", rows, rows - failed, failed,
                seconds_now() - start);
     }

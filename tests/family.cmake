@@ -27,3 +27,26 @@ dropout_family_test(test_family_broadcast)
 dropout_family_test(test_family_alpha)
 dropout_family_test(test_family_gaussian)
 dropout_family_test(test_family_residual)
+
+
+# The family through the `dropout` tool: --dtype bf16|f16, --shape,
+# --broadcast-dims, --variant (tests/family/test_family_cli.py, standard
+# library only, so Debian's /usr/bin/python3 runs it).
+if(NOT TARGET dropout_cli)
+  message(STATUS "family cli test: not registered (DROPOUT_BUILD_CLI is OFF: no dropout tool)")
+else()
+  find_program(DROPOUT_FAMILY_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  if(NOT DROPOUT_FAMILY_PYTHON3)
+    find_program(DROPOUT_FAMILY_PYTHON3 NAMES python3)
+  endif()
+  if(DROPOUT_FAMILY_PYTHON3)
+    add_test(NAME test_family_cli
+             COMMAND ${DROPOUT_FAMILY_PYTHON3} ${DROPOUT_FAMILY_TESTS_DIR}/test_family_cli.py
+                     $<TARGET_FILE:dropout_cli> ${PROJECT_SOURCE_DIR})
+  else()
+    message(SEND_ERROR "family cli test: no python3 found (apt-get install -y python3); "
+                       "test_family_cli is registered and fails")
+    add_test(NAME test_family_cli COMMAND ${CMAKE_COMMAND} -E false)
+  endif()
+  set_tests_properties(test_family_cli PROPERTIES LABELS family)
+endif()

@@ -263,6 +263,19 @@ static void walk_runs(const family_walk *w, size_t seg_base, uint64_t m0, size_t
         size_t piece = end - o < FAMILY_PIECE ? end - o : FAMILY_PIECE;
         size_t j0 = o / rep, j1 = (o + piece - 1) / rep + 1; /* <= piece / 2 + 1 masks */
         walk_bits(w, m0 + j0, j1 - j0, mask_bits);
+        if (rep % 8 == 0 && o % 8 == 0 && piece % 8 == 0 && o % rep == 0) {
+            /* whole bytes per mask bit (channel runs of 8, 16, ...): no
+             * read-modify-write, no branch */
+            const size_t run_bytes = rep / 8, bytes = piece / 8;
+            for (size_t j = j0, at = 0; at < bytes; j++) {
+                const uint8_t fill = (uint8_t)(0u - ((mask_bits[(j - j0) / 8] >> ((j - j0) % 8)) & 1u));
+                for (size_t k = 0; k < run_bytes && at < bytes; k++)
+                    bits[at++] = fill;
+            }
+            family_apply_bits(&w->op, piece, bits, w->x + (seg_base + o) * size,
+                              w->y + (seg_base + o) * size);
+            continue;
+        }
         memset(bits, 0, DROPOUT_MASK_BYTES(piece));
         for (size_t j = j0; j < j1; j++) {
             if (!((mask_bits[(j - j0) / 8] >> ((j - j0) % 8)) & 1u))

@@ -315,6 +315,8 @@ int main(void)
         {2, {64, FAMILY_BIG(8192)}, DROPOUT_BROADCAST_DIM(1)},              /* drop path */
         {3, {16, 64, FAMILY_BIG(500)}, DROPOUT_BROADCAST_DIM(0)},           /* time-locked */
         {3, {3, 5, 70001}, DROPOUT_BROADCAST_DIM(1)},                       /* odd, mixed */
+        {3, {128, 64, 16}, DROPOUT_BROADCAST_DIM(2)},       /* short runs, whole bytes */
+        {3, {3, 1001, 24}, DROPOUT_BROADCAST_DIM(2)},       /* runs of 3 bytes, odd pieces */
     };
     for (unsigned threads = 1; threads <= 4; threads += 3) {
         dropout_set_threads(threads);
