@@ -2,6 +2,7 @@
 # src/parallel.c): every ISA variant bit-identical to the scalar reference.
 #
 # test_simd_kernels ISA   one kernel table against scalar.c, directly
+# test_simd_avx512_model  avx512.c on a plain-C model of its intrinsics
 # test_simd_api           the public API: DROPOUT_ISA / dropout_set_isa
 #                         variants and thread counts 1..8 give the same bits
 # simd_neon_qemu          the AArch64 build (NEON) under qemu-user, when the
@@ -59,6 +60,25 @@ foreach(isa ${simd_built})
     message(STATUS "simd tests: NOT testing the ${isa} kernels: this machine's CPU/OS cannot run them")
   endif()
 endforeach()
+# The AVX-512 kernels' lane logic on any x86-64 machine: avx512.c compiled
+# against a plain-C model of the intrinsics it uses (avx512_model/), checked
+# against scalar like the real thing.
+if("avx512" IN_LIST simd_built)
+  add_executable(test_simd_avx512_model ${DROPOUT_SIMD_TESTS_DIR}/test_simd_kernels.c
+    ${PROJECT_SOURCE_DIR}/src/kernels/avx512.c ${PROJECT_SOURCE_DIR}/src/kernels/scalar.c
+    ${DROPOUT_SIMD_TESTS_DIR}/avx512_model/model_find.c)
+  target_include_directories(test_simd_avx512_model BEFORE PRIVATE
+    ${DROPOUT_SIMD_TESTS_DIR}/avx512_model ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_compile_definitions(test_simd_avx512_model PRIVATE SIMD_TEST_FIND=model_kernels_find)
+  target_compile_options(test_simd_avx512_model PRIVATE ${DROPOUT_WARNINGS})
+  target_link_libraries(test_simd_avx512_model PRIVATE m)
+  if(DROPOUT_SANITIZE)
+    target_compile_definitions(test_simd_avx512_model PRIVATE DROPOUT_TEST_SANITIZE=1)
+  endif()
+  add_test(NAME test_simd_avx512_model COMMAND test_simd_avx512_model avx512)
+  set_tests_properties(test_simd_avx512_model PROPERTIES LABELS simd)
+endif()
+
 string(REPLACE ";" "," simd_isa_list "${DROPOUT_SIMD_RUNNABLE}")
 add_test(NAME test_simd_api COMMAND test_simd_api ${simd_isa_list})
 set_tests_properties(test_simd_api PROPERTIES LABELS simd)

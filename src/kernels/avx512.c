@@ -7,8 +7,8 @@
  *      transposed so the 256 random bytes come out in element order; one
  *      unsigned byte compare per 64 elements gives 64 keep bits (r < t0) and
  *      another the 64 tie bits (r == t0, 1 in 256).
- *   2. The ties of the tile are resolved in one pass afterwards with the
- *      scalar tie draw (mask.h): a few per tile, not a branch per element.
+ *   2. The ties of the tile are resolved in one batch afterwards, their tie
+ *      draws (another Philox, SPEC section 2) computed 16 at a time.
  *   3. The keep bits are shifted so bit k belongs to element first + k, and
  *      the operation uses them directly as lane masks: y = maskz_mul(x, s)
  *      writes +0.0 in the dropped lanes.  Tails use masked loads and stores.
@@ -25,85 +25,138 @@
 typedef struct philox_avx512 {
     __m512i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
     __m512i round_key1[PHILOX_ROUNDS]; /* key[1] + r * W1, broadcast */
-    __m512i first_hi1, first_lo1;      /* M1 * lo(stream): round 1's second product */
-    __m512i first_c2_xor;              /* hi(stream) ^ key[1] (round 1's c3 ^ k1)   */
+    __m512i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
+    __m512i first_c1;                  /* lo(M1 * lo(stream)): round 1's c1       */
+    __m512i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
+    __m512i tie_key0[PHILOX_ROUNDS];   /* the same for the tie draws' key         */
+    __m512i tie_key1[PHILOX_ROUNDS];
+    __m512i stream_lo, stream_hi;      /* counter words 2 and 3                   */
+    __m512i tlow;                      /* tie threshold, in 64-bit lanes          */
 } philox_avx512;
 
 static void philox_avx512_init(philox_avx512 *px, const mask_stream *ms)
 {
     uint32_t k0 = ms->key[0], k1 = ms->key[1];
+    uint32_t tk0 = ms->tie_key[0], tk1 = ms->tie_key[1];
     for (int r = 0; r < PHILOX_ROUNDS; r++) {
         px->round_key0[r] = _mm512_set1_epi32((int)k0);
         px->round_key1[r] = _mm512_set1_epi32((int)k1);
+        px->tie_key0[r] = _mm512_set1_epi32((int)tk0);
+        px->tie_key1[r] = _mm512_set1_epi32((int)tk1);
         k0 += PHILOX_W0;
         k1 += PHILOX_W1;
+        tk0 += PHILOX_W0;
+        tk1 += PHILOX_W1;
     }
     uint64_t product1 = (uint64_t)PHILOX_M1 * ms->stream_lo;
-    px->first_hi1 = _mm512_set1_epi32((int)(uint32_t)(product1 >> 32));
-    px->first_lo1 = _mm512_set1_epi32((int)(uint32_t)product1);
+    px->first_c0_xor = _mm512_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
+    px->first_c1 = _mm512_set1_epi32((int)(uint32_t)product1);
     px->first_c2_xor = _mm512_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
+    px->stream_lo = _mm512_set1_epi32((int)ms->stream_lo);
+    px->stream_hi = _mm512_set1_epi32((int)ms->stream_hi);
+    px->tlow = _mm512_set1_epi64(ms->tlow);
 }
 
-/* (hi, lo) = 32x32->64 products of every lane of c by m: _mm512_mul_epu32
- * takes the even lanes, a second multiply the odd ones, blends recombine. */
-static inline void mul_hi_lo_avx512(__m512i c, __m512i m, __m512i *hi, __m512i *lo)
+/* Philox runs in the "wide" layout: one block per 64-bit lane, each word in
+ * the low 32 bits, so _mm512_mul_epu32 gives the whole 64-bit product of
+ * every lane: its low half is in place, its high half one dword swap away
+ * (the high 32 bits of a lane are don't-care).  0x96 is the truth table of
+ * a ^ b ^ c for vpternlogd.  Two sets of 8 blocks run interleaved. */
+#define SETS 2
+
+/* One Philox round on a wide set:
+ * c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+ * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2. */
+static inline void philox_round_avx512(__m512i *c0, __m512i *c1, __m512i *c2, __m512i *c3,
+                                       __m512i k0, __m512i k1)
 {
-    /* even = c[2i] * m, odd = c[2i+1] * m, as 64-bit lanes */
-    __m512i even = _mm512_mul_epu32(c, m);
-    __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(c, 32), m);
-    /* hi[2i] = even >> 32, hi[2i+1] = odd >> 32 (already in the odd dword) */
-    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-    /* lo[2i] = (u32)even, lo[2i+1] = (u32)odd */
-    *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0);
+    const __m512i m1 = _mm512_set1_epi64(PHILOX_M1);
+    __m512i product0 = _mm512_mul_epu32(*c0, m0);
+    __m512i product1 = _mm512_mul_epu32(*c2, m1);
+    *c0 = _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(product1, _MM_PERM_CDAB), *c1, k0, 0x96);
+    *c1 = product1;
+    *c2 = _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(product0, _MM_PERM_CDAB), *c3, k1, 0x96);
+    *c3 = product0;
 }
 
-/* Philox4x32-10 of 16 blocks from `block`; lane 4h + m counts block 4m + h,
- * so that the transpose below gives out[v] = the 64 random bytes of blocks
+/* Philox4x32-10 of 16 blocks from `block`.  Set a, lane l holds block
+ * 8 (l % 2) + l / 2, set b block 8 (l % 2) + 4 + l / 2: the order in which
+ * the merge and transpose below give out[v] = the 64 random bytes of blocks
  * block + 4v ... block + 4v + 3, in element order. */
 static inline void philox16_avx512(const philox_avx512 *px, uint64_t block, __m512i out[4])
 {
-    const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
-    const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
-    const __m512i offsets = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-
-    /* counter = {lo(j), hi(j), lo(stream), hi(stream)}, j = block + offset;
-     * hi(j) gains 1 where lo(j) wrapped (lo < offset, unsigned) */
-    __m512i lo = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)block), offsets);
-    __mmask16 wrapped = _mm512_cmplt_epu32_mask(lo, offsets);
-    __m512i hi = _mm512_mask_add_epi32(_mm512_set1_epi32((int)(uint32_t)(block >> 32)), wrapped,
-                                       _mm512_set1_epi32((int)(uint32_t)(block >> 32)),
-                                       _mm512_set1_epi32(1));
-
-    /* Round 1: c2 = lo(stream) is the same in every lane (precomputed). */
-    __m512i hi0, lo0;
-    mul_hi_lo_avx512(lo, m0, &hi0, &lo0);
-    __m512i c0 = _mm512_ternarylogic_epi32(px->first_hi1, hi, px->round_key0[0], 0x96);
-    __m512i c1 = px->first_lo1;
-    __m512i c2 = _mm512_xor_si512(hi0, px->first_c2_xor);
-    __m512i c3 = lo0;
-
-    /* Rounds 2 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-     * (0x96 is the truth table of a ^ b ^ c) */
-    for (int r = 1; r < PHILOX_ROUNDS; r++) {
-        __m512i hi1, lo1;
-        mul_hi_lo_avx512(c0, m0, &hi0, &lo0);
-        mul_hi_lo_avx512(c2, m1, &hi1, &lo1);
-        c0 = _mm512_ternarylogic_epi32(hi1, c1, px->round_key0[r], 0x96);
-        c1 = lo1;
-        c2 = _mm512_ternarylogic_epi32(hi0, c3, px->round_key1[r], 0x96);
-        c3 = lo0;
+    const __m512i base = _mm512_set1_epi64((long long)block);
+    const __m512i offsets[SETS] = {_mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11),
+                                   _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15)};
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0);
+    __m512i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
+    for (int t = 0; t < SETS; t++) {
+        /* j = block + offset (64-bit add: the carry into hi(j) is free);
+         * counter = {lo(j), hi(j), lo(stream), hi(stream)}.  Round 1, with
+         * c2 = lo(stream) the same everywhere (precomputed):
+         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j)) */
+        __m512i j = _mm512_add_epi64(base, offsets[t]);
+        __m512i product0 = _mm512_mul_epu32(j, m0);
+        c0[t] = _mm512_xor_si512(_mm512_srli_epi64(j, 32), px->first_c0_xor);
+        c1[t] = px->first_c1;
+        c2[t] = _mm512_xor_si512(_mm512_shuffle_epi32(product0, _MM_PERM_CDAB), px->first_c2_xor);
+        c3[t] = product0;
     }
+    /* Rounds 2 ... 10 */
+    for (int r = 1; r < PHILOX_ROUNDS; r++)
+        for (int t = 0; t < SETS; t++)
+            philox_round_avx512(&c0[t], &c1[t], &c2[t], &c3[t], px->round_key0[r],
+                                px->round_key1[r]);
 
-    /* 4x4 transpose of 32-bit words inside each 128-bit quarter: lane 4h + m
-     * of word vector w -> word w of block 4m + h */
-    __m512i u0 = _mm512_unpacklo_epi32(c0, c1);
-    __m512i u1 = _mm512_unpackhi_epi32(c0, c1);
-    __m512i u2 = _mm512_unpacklo_epi32(c2, c3);
-    __m512i u3 = _mm512_unpackhi_epi32(c2, c3);
+    /* The two wide sets -> one dense vector per word (dword 2l from set a,
+     * 2l + 1 from set b), then a 4x4 transpose of 32-bit words inside each
+     * 128-bit quarter: lane 4h + m of word vector w -> word w of block 4m + h */
+    __m512i w0 = _mm512_mask_blend_epi32(0xAAAA, c0[0], _mm512_slli_epi64(c0[1], 32));
+    __m512i w1 = _mm512_mask_blend_epi32(0xAAAA, c1[0], _mm512_slli_epi64(c1[1], 32));
+    __m512i w2 = _mm512_mask_blend_epi32(0xAAAA, c2[0], _mm512_slli_epi64(c2[1], 32));
+    __m512i w3 = _mm512_mask_blend_epi32(0xAAAA, c3[0], _mm512_slli_epi64(c3[1], 32));
+    __m512i u0 = _mm512_unpacklo_epi32(w0, w1);
+    __m512i u1 = _mm512_unpackhi_epi32(w0, w1);
+    __m512i u2 = _mm512_unpacklo_epi32(w2, w3);
+    __m512i u3 = _mm512_unpackhi_epi32(w2, w3);
     out[0] = _mm512_unpacklo_epi64(u0, u2);
     out[1] = _mm512_unpackhi_epi64(u0, u2);
     out[2] = _mm512_unpacklo_epi64(u1, u3);
     out[3] = _mm512_unpackhi_epi64(u1, u3);
+}
+
+/* The tie draws of `count` elements base + pos[i], 16 at a time (two wide
+ * sets of 8): bit pos[i] of raw is set if (philox({lo(e), hi(e), lo(stream),
+ * hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  Requires tlow != 0. */
+static void tie_draws_avx512(const philox_avx512 *px, uint64_t base, const uint16_t *pos,
+                             size_t count, uint64_t *raw)
+{
+    const __m512i low24 = _mm512_set1_epi64(0xFFFFFF);
+    for (size_t b = 0; b < count; b += 16) {
+        /* e = base + pos, the last one repeated to fill 16 lanes */
+        uint64_t index[16];
+        for (size_t i = 0; i < 16; i++)
+            index[i] = base + pos[b + i < count ? b + i : count - 1];
+        __m512i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
+        for (int t = 0; t < SETS; t++) {
+            __m512i e = _mm512_loadu_si512(index + 8 * t);
+            c0[t] = e;                        /* lo(e) in the low 32 bits */
+            c1[t] = _mm512_srli_epi64(e, 32); /* hi(e) */
+            c2[t] = px->stream_lo;
+            c3[t] = px->stream_hi;
+        }
+        for (int r = 0; r < PHILOX_ROUNDS; r++)
+            for (int t = 0; t < SETS; t++)
+                philox_round_avx512(&c0[t], &c1[t], &c2[t], &c3[t], px->tie_key0[r],
+                                    px->tie_key1[r]);
+        /* keep = (word 0 & 0xFFFFFF) < tlow */
+        unsigned bits = _mm512_cmplt_epu64_mask(_mm512_and_si512(c0[0], low24), px->tlow) |
+                        (unsigned)_mm512_cmplt_epu64_mask(_mm512_and_si512(c0[1], low24), px->tlow)
+                            << 8;
+        for (size_t i = 0; i < 16 && b + i < count; i++)
+            raw[pos[b + i] / 64] |= (uint64_t)((bits >> i) & 1u) << (pos[b + i] % 64);
+    }
 }
 
 /* Keep bits of elements first ... first + len - 1 (len <= TILE), ties
@@ -129,14 +182,21 @@ static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uin
     }
     raw[4 * groups] = 0;
 
-    /* The ties of the tile, in one pass; ties before o or past o + len belong
-     * to other tiles. */
-    for (size_t w = 0; w < 4 * groups; w++) {
-        for (uint64_t t = ties[w]; t != 0; t &= t - 1) {
-            size_t pos = 64 * w + (size_t)__builtin_ctzll(t);
-            if (pos >= o && pos < o + len && mask_tie_keep(ms, block * MASK_BLOCK_ELEMENTS + pos))
-                raw[w] |= (uint64_t)1 << (pos % 64);
+    /* The ties of the tile, in one batch: their positions first, then the
+     * tie draws 16 at a time.  Ties before o or past o + len belong to other
+     * tiles; with tlow == 0 every tie drops (its keep bit is already 0). */
+    if (ms->tlow != 0) {
+        uint16_t tie_pos[TILE + GROUP];
+        size_t tie_count = 0;
+        for (size_t w = 0; w < 4 * groups; w++) {
+            for (uint64_t t = ties[w]; t != 0; t &= t - 1) {
+                size_t pos = 64 * w + (size_t)__builtin_ctzll(t);
+                tie_pos[tie_count] = (uint16_t)pos;
+                tie_count += pos >= o && pos < o + len;
+            }
         }
+        if (tie_count)
+            tie_draws_avx512(px, block * MASK_BLOCK_ELEMENTS, tie_pos, tie_count, raw);
     }
 
     /* bits = raw >> o, as one long bit string */

@@ -16,6 +16,14 @@
 
 #include "kernels/kernels.h"
 
+/* Where the tables come from: the library's dispatcher, or (the AVX-512
+ * model build, tests/simd.cmake) the model's own lookup. */
+#ifndef SIMD_TEST_FIND
+#define SIMD_TEST_FIND dropout_kernels_find
+#else
+const dropout_kernels *SIMD_TEST_FIND(const char *isa);
+#endif
+
 /* The kernels need 0 < T < 2^32; p == 0, p == 1 and thresholds that keep or
  * drop everything are the API's job (test_simd_api.c checks those). */
 static const double test_p[] = {
@@ -125,7 +133,7 @@ static void check_case(double p, uint64_t seed, uint64_t stream, uint64_t first,
 int main(int argc, char **argv)
 {
     REQUIRE(argc == 2, "usage: test_simd_kernels ISA (scalar, avx2, avx512 or neon)");
-    isa = dropout_kernels_find(argv[1]);
+    isa = SIMD_TEST_FIND(argv[1]);
     if (isa == NULL) {
         fprintf(stderr, "test_simd_kernels: ISA \"%s\" is not built or this CPU/OS cannot "
                 "run it: nothing tested, so this test fails\n", argv[1]);

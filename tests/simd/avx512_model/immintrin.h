@@ -1,0 +1,57 @@
+/*
+ * immintrin.h (model) — the AVX-512 intrinsics that src/kernels/avx512.c
+ * uses, written out in plain C one lane at a time from Intel's definitions.
+ *
+ * tests/simd.cmake compiles avx512.c against this header instead of the
+ * compiler's when the build machine has no AVX-512, so the lane logic of
+ * the AVX-512 kernels (counter order, transposes, masks, tails, the batched
+ * tie draws) is still checked bit for bit against scalar.c.  It checks the
+ * code, not the compiler's AVX-512 code generation: on an AVX-512 machine
+ * test_simd_kernels_avx512 runs the real thing.
+ */
+#ifndef DROPOUT_AVX512_MODEL_H
+#define DROPOUT_AVX512_MODEL_H
+#include <stdint.h>
+#include <string.h>
+typedef union { uint8_t b[64]; uint32_t d[16]; uint64_t q[8]; } __m512i;
+typedef struct { float f[16]; } __m512;
+typedef struct { double f[8]; } __m512d;
+typedef uint16_t __mmask16; typedef uint8_t __mmask8; typedef uint64_t __mmask64;
+#define _MM_PERM_CDAB 0xB1
+#define I static inline /* one model function per intrinsic */
+I __m512i _mm512_add_epi64(__m512i a, __m512i b){ for(int i=0;i<8;i++) a.q[i]+=b.q[i]; return a; }
+I __m512i _mm512_and_si512(__m512i a, __m512i b){ for(int i=0;i<8;i++) a.q[i]&=b.q[i]; return a; }
+I __m512i _mm512_xor_si512(__m512i a, __m512i b){ for(int i=0;i<8;i++) a.q[i]^=b.q[i]; return a; }
+I __mmask64 _mm512_cmpeq_epi8_mask(__m512i a, __m512i b){ uint64_t k=0; for(int i=0;i<64;i++) k|=(uint64_t)(a.b[i]==b.b[i])<<i; return k; }
+I __mmask64 _mm512_cmplt_epu8_mask(__m512i a, __m512i b){ uint64_t k=0; for(int i=0;i<64;i++) k|=(uint64_t)(a.b[i]<b.b[i])<<i; return k; }
+I __mmask8 _mm512_cmplt_epu64_mask(__m512i a, __m512i b){ unsigned k=0; for(int i=0;i<8;i++) k|=(unsigned)(a.q[i]<b.q[i])<<i; return (__mmask8)k; }
+I __m512 _mm512_loadu_ps(const void *p){ __m512 v; memcpy(&v,p,64); return v; }
+I __m512d _mm512_loadu_pd(const void *p){ __m512d v; memcpy(&v,p,64); return v; }
+I __m512i _mm512_loadu_si512(const void *p){ __m512i v; memcpy(&v,p,64); return v; }
+I void _mm512_storeu_ps(void *p, __m512 v){ memcpy(p,&v,64); }
+I void _mm512_storeu_pd(void *p, __m512d v){ memcpy(p,&v,64); }
+I __m512i _mm512_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b){ for(int i=0;i<16;i++) if((k>>i)&1) a.d[i]=b.d[i]; return a; }
+I void _mm512_mask_storeu_ps(float *p, __mmask16 k, __m512 v){ for(int i=0;i<16;i++) if((k>>i)&1) p[i]=v.f[i]; }
+I void _mm512_mask_storeu_pd(double *p, __mmask8 k, __m512d v){ for(int i=0;i<8;i++) if((k>>i)&1) p[i]=v.f[i]; }
+I __m512 _mm512_maskz_loadu_ps(__mmask16 k, const float *p){ __m512 v; for(int i=0;i<16;i++) v.f[i]=((k>>i)&1)?p[i]:0.0f; return v; }
+I __m512d _mm512_maskz_loadu_pd(__mmask8 k, const double *p){ __m512d v; for(int i=0;i<8;i++) v.f[i]=((k>>i)&1)?p[i]:0.0; return v; }
+I __m512 _mm512_maskz_mul_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]=((k>>i)&1)?a.f[i]*b.f[i]:0.0f; return a; }
+I __m512d _mm512_maskz_mul_pd(__mmask8 k, __m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]=((k>>i)&1)?a.f[i]*b.f[i]:0.0; return a; }
+I __m512i _mm512_mul_epu32(__m512i a, __m512i b){ __m512i r; for(int i=0;i<8;i++) r.q[i]=(uint64_t)a.d[2*i]*b.d[2*i]; return r; }
+I __m512i _mm512_set1_epi32(int x){ __m512i r; for(int i=0;i<16;i++) r.d[i]=(uint32_t)x; return r; }
+I __m512i _mm512_set1_epi64(long long x){ __m512i r; for(int i=0;i<8;i++) r.q[i]=(uint64_t)x; return r; }
+I __m512i _mm512_set1_epi8(char x){ __m512i r; memset(r.b,(unsigned char)x,64); return r; }
+I __m512 _mm512_set1_ps(float x){ __m512 r; for(int i=0;i<16;i++) r.f[i]=x; return r; }
+I __m512d _mm512_set1_pd(double x){ __m512d r; for(int i=0;i<8;i++) r.f[i]=x; return r; }
+I __m512i _mm512_setr_epi64(long long a,long long b,long long c,long long d,long long e,long long f,long long g,long long h){ __m512i r; long long v[8]={a,b,c,d,e,f,g,h}; for(int i=0;i<8;i++) r.q[i]=(uint64_t)v[i]; return r; }
+I __m512i _mm512_shuffle_epi32(__m512i a, int imm){ __m512i r; for(int l=0;l<4;l++) for(int j=0;j<4;j++) r.d[4*l+j]=a.d[4*l+((imm>>(2*j))&3)]; return r; }
+I __m512i _mm512_slli_epi64(__m512i a, int n){ for(int i=0;i<8;i++) a.q[i]<<=n; return a; }
+I __m512i _mm512_srli_epi64(__m512i a, int n){ for(int i=0;i<8;i++) a.q[i]>>=n; return a; }
+I __m512i _mm512_ternarylogic_epi32(__m512i a, __m512i b, __m512i c, int imm){ __m512i r; for(int i=0;i<16;i++){ uint32_t x=0; for(int bit=0;bit<32;bit++){ int idx=(((a.d[i]>>bit)&1)<<2)|(((b.d[i]>>bit)&1)<<1)|((c.d[i]>>bit)&1); x|=(uint32_t)((imm>>idx)&1)<<bit; } r.d[i]=x; } return r; }
+I __m512i _mm512_unpacklo_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l]; r.d[4*l+1]=b.d[4*l]; r.d[4*l+2]=a.d[4*l+1]; r.d[4*l+3]=b.d[4*l+1]; } return r; }
+I __m512i _mm512_unpackhi_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l+2]; r.d[4*l+1]=b.d[4*l+2]; r.d[4*l+2]=a.d[4*l+3]; r.d[4*l+3]=b.d[4*l+3]; } return r; }
+I __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l]; r.q[2*l+1]=b.q[2*l]; } return r; }
+I __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l+1]; r.q[2*l+1]=b.q[2*l+1]; } return r; }
+#undef I
+
+#endif /* DROPOUT_AVX512_MODEL_H */
