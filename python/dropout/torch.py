@@ -166,6 +166,11 @@ def _drawn_stream():
     return torch.randint(-(1 << 63), (1 << 63) - 1, ()).item() & _U64_MASK
 
 
+# Placeholder for "draw the stream from torch", resolved only once the
+# arguments are known to be good, so that a call that raises draws nothing.
+_DRAW = object()
+
+
 def _u64(value, name):
     if isinstance(value, bool):
         raise TypeError("%s must be an integer, not bool (pass inplace= by keyword: "
@@ -180,6 +185,8 @@ def _run(x, p, training, seed, stream, inplace, save_mask):
     _kernels(x, "input")
     if not training:
         return x, None, None  # the identity, as F.dropout(training=False)
+    if stream is _DRAW:
+        stream = _drawn_stream()
     if torch.is_grad_enabled() and x.requires_grad or inplace:
         # Autograd needs the node; in-place needs it too, so that x's version
         # counter moves and a stale saved x is caught, as with nn.Dropout.
@@ -200,10 +207,10 @@ def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=Fals
     """
     if seed is None:
         seed = torch.initial_seed()
-        if stream is None and training:
-            stream = _drawn_stream()
+        stream = _DRAW if stream is None else _u64(stream, "stream")
+    else:
+        stream = 0 if stream is None else _u64(stream, "stream")
     seed = _u64(seed, "seed")
-    stream = 0 if stream is None else _u64(stream, "stream")
     return _run(input, p, training, seed, stream, inplace, save_mask)[0]
 
 
@@ -229,7 +236,7 @@ class Dropout(torch.nn.Module):
         if not self.training:
             return _run(input, self.p, False, None, None, self.inplace, self.save_mask)[0]
         if self.seed is None:
-            seed, stream = torch.initial_seed(), _drawn_stream()
+            seed, stream = torch.initial_seed(), _DRAW
         else:
             seed, stream = self.seed, self.next_stream
         y, self.last_seed, self.last_stream = _run(input, self.p, True, seed, stream, self.inplace,

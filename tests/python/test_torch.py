@@ -316,6 +316,16 @@ class MaskAndSeeding(unittest.TestCase):
         want = dt.dropout(x, 0.5, True, seed=1234, stream=stream)
         self.assertTrue(torch.equal(a1, want))
 
+    def test_a_call_that_raises_draws_nothing(self):
+        torch.manual_seed(5)
+        for bad in ((torch.ones(4), 1.5), (torch.ones(4, dtype=torch.int64), 0.5), ([1.0], 0.5)):
+            with self.assertRaises((ValueError, TypeError)):
+                dt.dropout(bad[0], bad[1], True)
+        dt.dropout(torch.ones(4), 0.5, False)  # evaluation draws nothing either
+        after = torch.rand(1)
+        torch.manual_seed(5)
+        self.assertTrue(torch.equal(after, torch.rand(1)))
+
     def test_module_without_seed_records_what_it_used(self):
         layer = dt.Dropout(0.25)
         torch.manual_seed(77)
