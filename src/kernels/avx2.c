@@ -186,7 +186,10 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
     const size_t o = (size_t)(first % MASK_BLOCK_ELEMENTS);
     const uint64_t block = first / MASK_BLOCK_ELEMENTS;
     const size_t groups = (o + len + GROUP - 1) / GROUP;
-    uint32_t ties[(TILE + GROUP) / 32];
+    /* the 32-element words that hold a tie: their tie bits and word index */
+    uint32_t tie_bits[(TILE + GROUP) / 32];
+    uint16_t tie_word[(TILE + GROUP) / 32];
+    size_t tie_words = 0;
 
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     const __m256i t0_flipped = _mm256_set1_epi8((char)(ms->t0 ^ 0x80u));
@@ -198,8 +201,12 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
             /* keep = r < t0, unsigned: flip the sign bits and compare signed */
             __m256i kept = _mm256_cmpgt_epi8(t0_flipped, _mm256_xor_si256(r[v], flip));
             _mm256_storeu_si256((__m256i *)(keep + GROUP * g + 32 * v), kept);
-            /* tie = r == t0, one bit per element */
-            ties[8 * g + (size_t)v] = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], t0));
+            /* tie = r == t0, one bit per element; kept only for words that
+             * have one (no branch: always store, count if nonzero) */
+            uint32_t tie = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], t0));
+            tie_bits[tie_words] = tie;
+            tie_word[tie_words] = (uint16_t)(8 * g + (size_t)v);
+            tie_words += tie != 0;
         }
     }
     memset(keep + GROUP * groups, 0, 32);
@@ -211,11 +218,11 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
         return o;
     uint16_t tie_pos[TILE + GROUP];
     size_t tie_count = 0;
-    for (size_t w = 0; w < 8 * groups; w++) {
-        for (uint32_t t = ties[w]; t != 0; t &= t - 1) {
-            size_t pos = 32 * w + (size_t)__builtin_ctz(t);
+    for (size_t i = 0; i < tie_words; i++) {
+        for (uint32_t t = tie_bits[i]; t != 0; t &= t - 1) {
+            size_t pos = 32 * (size_t)tie_word[i] + (size_t)__builtin_ctz(t);
             tie_pos[tie_count] = (uint16_t)pos;
-            tie_count += pos >= o && pos < o + len;
+            tie_count += (pos >= o) & (pos < o + len);
         }
     }
     if (tie_count)

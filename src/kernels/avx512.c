@@ -168,7 +168,11 @@ static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uin
     const unsigned o = (unsigned)(first % MASK_BLOCK_ELEMENTS);
     const uint64_t block = first / MASK_BLOCK_ELEMENTS;
     const size_t groups = (o + len + GROUP - 1) / GROUP;
-    uint64_t raw[RAW_WORDS], ties[RAW_WORDS - 1];
+    uint64_t raw[RAW_WORDS];
+    /* the 64-element words that hold a tie: their tie bits and word index */
+    uint64_t tie_bits[RAW_WORDS - 1];
+    uint16_t tie_word[RAW_WORDS - 1];
+    size_t tie_words = 0;
 
     const __m512i t0 = _mm512_set1_epi8((char)ms->t0);
     for (size_t g = 0; g < groups; g++) {
@@ -177,7 +181,12 @@ static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uin
         for (int v = 0; v < 4; v++) {
             /* keep = r < t0 (unsigned bytes), tie = r == t0 */
             raw[4 * g + (size_t)v] = _mm512_cmplt_epu8_mask(r[v], t0);
-            ties[4 * g + (size_t)v] = _mm512_cmpeq_epi8_mask(r[v], t0);
+            /* words with a tie are listed without a branch: always store,
+             * count if nonzero */
+            uint64_t tie = _mm512_cmpeq_epi8_mask(r[v], t0);
+            tie_bits[tie_words] = tie;
+            tie_word[tie_words] = (uint16_t)(4 * g + (size_t)v);
+            tie_words += tie != 0;
         }
     }
     raw[4 * groups] = 0;
@@ -188,11 +197,11 @@ static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uin
     if (ms->tlow != 0) {
         uint16_t tie_pos[TILE + GROUP];
         size_t tie_count = 0;
-        for (size_t w = 0; w < 4 * groups; w++) {
-            for (uint64_t t = ties[w]; t != 0; t &= t - 1) {
-                size_t pos = 64 * w + (size_t)__builtin_ctzll(t);
+        for (size_t i = 0; i < tie_words; i++) {
+            for (uint64_t t = tie_bits[i]; t != 0; t &= t - 1) {
+                size_t pos = 64 * (size_t)tie_word[i] + (size_t)__builtin_ctzll(t);
                 tie_pos[tie_count] = (uint16_t)pos;
-                tie_count += pos >= o && pos < o + len;
+                tie_count += (pos >= o) & (pos < o + len);
             }
         }
         if (tie_count)
