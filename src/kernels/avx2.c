@@ -22,6 +22,7 @@
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
 #define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
+#define PREFETCH_MIN_BYTES ((size_t)1 << 20) /* smaller calls are in cache anyway */
 
 /* Everything Philox needs that does not change within a call. */
 typedef struct philox_avx2 {
@@ -177,11 +178,20 @@ static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t 
     }
 }
 
+/* Memory the operation will touch next (the next tile's x and y), fetched
+ * while Philox computes: without it a tile is compute, then memory, and the
+ * two never overlap. */
+typedef struct ahead {
+    const char *x;
+    const char *y;
+    size_t bytes; /* of each; 0: nothing */
+} ahead;
+
 /* Keep bytes of elements first ... first + len - 1 (len <= TILE), ties
  * resolved: keep[o + k] is 0xFF or 0x00 for element first + k, where
  * o = first % 16 is returned.  keep[] beyond the tile reads as defined bytes. */
 static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint64_t first,
-                             size_t len, uint8_t keep[KEEP_BYTES])
+                             size_t len, uint8_t keep[KEEP_BYTES], ahead next)
 {
     const size_t o = (size_t)(first % MASK_BLOCK_ELEMENTS);
     const uint64_t block = first / MASK_BLOCK_ELEMENTS;
@@ -194,7 +204,12 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     const __m256i t0_flipped = _mm256_set1_epi8((char)(ms->t0 ^ 0x80u));
     const __m256i t0 = _mm256_set1_epi8((char)ms->t0);
+    const size_t lines = (next.bytes + 63) / 64, lines_per_group = (lines + groups - 1) / groups;
     for (size_t g = 0; g < groups; g++) {
+        for (size_t l = g * lines_per_group; l < (g + 1) * lines_per_group && l < lines; l++) {
+            __builtin_prefetch(next.x + 64 * l, 0, 3);
+            __builtin_prefetch(next.y + 64 * l, 1, 3);
+        }
         __m256i r[8];
         philox16_avx2(px, block + 16 * g, r);
         for (int v = 0; v < 8; v++) {
@@ -252,7 +267,7 @@ static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
-        size_t o = tile_keep_avx2(ms, &px, first + done, len, keep);
+        size_t o = tile_keep_avx2(ms, &px, first + done, len, keep, (ahead){NULL, NULL, 0});
         pack_keep_avx2(keep + o, len, mask + done / 8);
     }
 }
@@ -266,9 +281,13 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
     const __m256 scale = _mm256_set1_ps(s);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
-        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep);
         const float *xt = x + done;
         float *yt = y + done;
+        /* the tile after this one: prefetched while this one's Philox runs */
+        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
+        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         for (; k + 8 <= len; k += 8) {
             /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
@@ -292,9 +311,13 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
     const __m256d scale = _mm256_set1_pd(s);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
-        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep);
         const double *xt = x + done;
         double *yt = y + done;
+        /* the tile after this one: prefetched while this one's Philox runs */
+        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
+        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         for (; k + 4 <= len; k += 4) {
             /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */

@@ -21,6 +21,7 @@
 #define TILE 2048  /* elements per tile; a multiple of 64 */
 #define GROUP 256  /* elements per Philox vector: 16 blocks of 16 bytes */
 #define RAW_WORDS ((TILE + GROUP) / 64 + 1)
+#define PREFETCH_MIN_BYTES ((size_t)1 << 20) /* smaller calls are in cache anyway */
 
 typedef struct philox_avx512 {
     __m512i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
@@ -159,11 +160,20 @@ static void tie_draws_avx512(const philox_avx512 *px, uint64_t base, const uint1
     }
 }
 
+/* Memory the operation will touch next (the next tile's x and y), fetched
+ * while Philox computes: without it a tile is compute, then memory, and the
+ * two never overlap. */
+typedef struct ahead {
+    const char *x;
+    const char *y;
+    size_t bytes; /* of each; 0: nothing */
+} ahead;
+
 /* Keep bits of elements first ... first + len - 1 (len <= TILE), ties
  * resolved: bit k % 64 of bits[k / 64] is element first + k; bits past len
  * are zero. */
 static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uint64_t first,
-                             size_t len, uint64_t bits[TILE / 64])
+                             size_t len, uint64_t bits[TILE / 64], ahead next)
 {
     const unsigned o = (unsigned)(first % MASK_BLOCK_ELEMENTS);
     const uint64_t block = first / MASK_BLOCK_ELEMENTS;
@@ -175,7 +185,12 @@ static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uin
     size_t tie_words = 0;
 
     const __m512i t0 = _mm512_set1_epi8((char)ms->t0);
+    const size_t lines = (next.bytes + 63) / 64, lines_per_group = (lines + groups - 1) / groups;
     for (size_t g = 0; g < groups; g++) {
+        for (size_t l = g * lines_per_group; l < (g + 1) * lines_per_group && l < lines; l++) {
+            __builtin_prefetch(next.x + 64 * l, 0, 3);
+            __builtin_prefetch(next.y + 64 * l, 1, 3);
+        }
         __m512i r[4];
         philox16_avx512(px, block + 16 * g, r);
         for (int v = 0; v < 4; v++) {
@@ -229,7 +244,7 @@ static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t
     uint64_t bits[TILE / 64];
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
-        tile_keep_avx512(ms, &px, first + done, len, bits);
+        tile_keep_avx512(ms, &px, first + done, len, bits, (ahead){NULL, NULL, 0});
         store_bits(mask + done / 8, bits, len);
     }
 }
@@ -243,9 +258,13 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     const __m512 scale = _mm512_set1_ps(s);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
-        tile_keep_avx512(ms, &px, first + done, len, bits);
         const float *xt = x + done;
         float *yt = y + done;
+        /* the tile after this one: prefetched while this one's Philox runs */
+        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
+        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         for (; k + 16 <= len; k += 16) {
             /* y[k..k+15] = keep ? x * s : +0.0 */
@@ -273,9 +292,13 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     const __m512d scale = _mm512_set1_pd(s);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
-        tile_keep_avx512(ms, &px, first + done, len, bits);
         const double *xt = x + done;
         double *yt = y + done;
+        /* the tile after this one: prefetched while this one's Philox runs */
+        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
+        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         for (; k + 8 <= len; k += 8) {
             /* y[k..k+7] = keep ? x * s : +0.0 */
