@@ -50,3 +50,18 @@ else()
   endif()
   set_tests_properties(test_family_cli PROPERTIES LABELS family)
 endif()
+
+# The AVX-512 apply loops' lane logic on any x86-64 machine: apply_avx512.c
+# compiled against a plain-C model of the intrinsics it uses
+# (family/avx512_model/), checked against the scalar table like the real one.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  add_executable(test_family_avx512_model ${DROPOUT_FAMILY_TESTS_DIR}/test_family_isa.c
+    ${PROJECT_SOURCE_DIR}/src/family/apply_avx512.c ${PROJECT_SOURCE_DIR}/src/family/apply_scalar.c)
+  target_include_directories(test_family_avx512_model BEFORE PRIVATE
+    ${DROPOUT_FAMILY_TESTS_DIR}/avx512_model ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/include)
+  target_compile_definitions(test_family_avx512_model PRIVATE FAMILY_TEST_AVX512_MODEL=1)
+  target_compile_options(test_family_avx512_model PRIVATE ${DROPOUT_WARNINGS})
+  target_link_libraries(test_family_avx512_model PRIVATE m)
+  add_test(NAME test_family_avx512_model COMMAND test_family_avx512_model)
+  set_tests_properties(test_family_avx512_model PROPERTIES LABELS family)
+endif()

@@ -4,7 +4,9 @@
  * fused bias + dropout + residual and the bias-gradient row sums, on random bits and on inputs chosen to
  * hit rounding ties, subnormals, overflow to Inf, NaN payloads and -0.0, for
  * every length 0 ... 130 (all tails) and a long run.
- * Reaches below the public API, so it links the internal library.
+ * Reaches below the public API, so it links the internal library.  Built a
+ * second time as test_family_avx512_model: apply_avx512.c on a plain-C model
+ * of its intrinsics, for machines without AVX-512.
  */
 #include "family/apply.h"
 #include "family_util.h"
@@ -49,8 +51,13 @@ static void check_table(const family_apply *t, test_rng *rng)
     uint16_t x[LONG], y_ref[LONG], y[LONG];
     float xf[LONG], bias[LONG], res[LONG], zf_ref[LONG], zf[LONG];
     uint8_t bits[LONG / 8 + 1];
-    /* scales: 1 (p == 0 via eval), typical, large (overflow), tiny (underflow) */
-    const float scales[] = {1.0f, 2.0f, 1.1111112f, 1e30f, 3e-39f, 65519.0f};
+    /* scales: 1 (p == 0 via eval), typical, large (overflow), tiny (underflow),
+     * and 1 + 2^-8, 1 + 2^-9, 1 + 2^-11, 1.5, 3: short mantissas whose products
+     * with a bf16/f16 land exactly on rounding ties, where round-half-even and
+     * any other rule differ */
+    const float scales[] = {1.0f,        2.0f,          1.1111112f,     1e30f, 3e-39f,
+                            65519.0f,    1.00390625f,   1.001953125f,   1.00048828125f,
+                            1.5f,        3.0f};
     long bad_bf16 = 0, bad_f16 = 0, bad_fused = 0, bad_sum = 0;
     for (size_t n = 0; n <= 130 + LONG; n = n < 130 ? n + 1 : LONG) {
         for (size_t k = 0; k < n; k++) {
@@ -97,7 +104,14 @@ static void check_table(const family_apply *t, test_rng *rng)
 int main(void)
 {
     const family_apply *tables[8];
+#ifdef FAMILY_TEST_AVX512_MODEL
+    /* apply_avx512.c built on tests/family/avx512_model/immintrin.h */
+    size_t count = 2;
+    tables[0] = &family_apply_scalar;
+    tables[1] = &family_apply_avx512;
+#else
     size_t count = family_apply_available(tables, 8);
+#endif
     test_rng rng = {77};
     for (size_t i = 0; i < count; i++)
         check_table(tables[i], &rng);
