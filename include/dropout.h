@@ -384,9 +384,19 @@ DROPOUT_API int dropout_set_isa(const char *name);
  * should check this and report the error (the dropout CLI does). */
 DROPOUT_API int dropout_isa_status(void);
 
-/* Threads used for large n (results are bit-identical for any count).
- * 0 means "all cores"; the initial value comes from DROPOUT_THREADS if set,
- * else all cores.  Small inputs always run on the calling thread. */
+/* Threads used for large n (results are bit-identical for any count: the
+ * call's elements are split into equal chunks, chunk 0 on the calling
+ * thread, the rest on a persistent pool created at the first large call).
+ * 0 means "all cores"; at most 256 (else DROPOUT_ERROR_INVALID_ARGUMENT).
+ * The initial value comes from DROPOUT_THREADS (0 ... 256) if set and valid,
+ * else all cores; dropout_threads() returns the count in use (>= 1).
+ * Calls below 2^18 elements always run on the calling thread.
+ *
+ * Calls from several threads at once are safe.  The pool serves one call at
+ * a time; a call that finds it busy runs on its own thread instead of
+ * waiting.  Inside your own thread pool (OpenMP, a framework's workers),
+ * call dropout_set_threads(1) and split the work yourself: pass each part's
+ * offset as params.first and the masks are those of one big call. */
 DROPOUT_API int dropout_set_threads(unsigned threads);
 DROPOUT_API unsigned dropout_threads(void);
 
