@@ -348,7 +348,8 @@ DROPOUT_API int dropout_shaped_backward_regen(const dropout_params *params,
  * Backward: dresidual = dy; dx = keep ? dy * s : +0.0; dbias[j] = the sum of
  * dx[r * d + j] over rows r = 0, 1, ... in that order, accumulated in double
  * and rounded once to the dtype (for bf16/f16 via f32).  dresidual may be
- * NULL (it equals dy) or dy itself; dx may be dy. */
+ * NULL (it equals dy) or dy itself; dx may be dy.  Threads split the columns
+ * (when there are enough of them), each column summed by one thread. */
 DROPOUT_API int dropout_bias_residual_forward(const dropout_params *params,
                                               int dtype, void *y,
                                               const void *x, const void *bias,
