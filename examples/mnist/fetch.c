@@ -142,8 +142,17 @@ static int have_all(const char *dir)
 
 int mnist_fetch(const char *dir, char *err, size_t err_size)
 {
-    if (have_all(dir))
-        return mnist_verify(dir, err, err_size);
+    if (have_all(dir)) {
+        if (mnist_verify(dir, err, err_size) == 0)
+            return 0;
+        /* A damaged cache is fetched again rather than trusted or fatal. */
+        fprintf(stderr, "mnist-mlp: cached data failed its check (%s); fetching again\n", err);
+        for (int i = 0; i < MNIST_FILE_COUNT; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, mnist_file_names[i]);
+            remove(path);
+        }
+    }
     if (make_dirs(dir) != 0) {
         snprintf(err, err_size, "cannot create cache directory %s: %s", dir,
                  strerror(errno));

@@ -402,6 +402,12 @@ static int run_one(const options *o, const mnist_data *d, run_result *res,
             return 1;
         }
     }
+    /* Also when a finished run is resumed into a new --out directory. */
+    if (o->out_dir != NULL && csv_write(out_path(path, sizeof path, o, csv_name), &s) != 0) {
+        fprintf(stderr, "mnist-mlp: cannot write %s\n", path);
+        train_state_free(&s);
+        return 1;
+    }
     res->epochs = s.epoch;
     res->seconds = 0.0;
     res->curve_x = malloc((s.epoch + 1) * sizeof(double));
