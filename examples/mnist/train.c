@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fetch.h"
 #include "idx.h"
 
 static double now_seconds(void)
@@ -67,15 +68,12 @@ int mnist_data_from_idx(mnist_data *d, const uint8_t *tri, size_t tri_n,
 int mnist_data_load(mnist_data *d, const char *dir, size_t train_size,
                     char *err, size_t err_size)
 {
-    static const char *const names[4] = {
-        "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
     uint8_t *buf[4] = {0};
     size_t size[4] = {0};
     int rc = 0;
     for (int i = 0; i < 4 && rc == 0; i++) {
         char path[4096], why[512];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, mnist_file_names[i]);
         if (idx_read_file(path, &buf[i], &size[i], why, sizeof why) != 0) {
             snprintf(err, err_size, "%s", why);
             rc = -1;
