@@ -231,6 +231,34 @@ static void bits_set_range(uint8_t *buf, size_t begin, size_t end)
         buf[begin / 8] |= (uint8_t)(1u << (begin % 8));
 }
 
+/* Per-element bits for runs of run_bytes whole bytes: mask bit j becomes
+ * bytes [j * run_bytes, (j + 1) * run_bytes) of out, all 0xFF (kept) or 0x00,
+ * up to out_bytes (the 8-byte stores of runs of 1 and 2 bytes may write up to
+ * 7 bytes past it: out needs that slack).  Runs of 1 and 2 bytes (channels of
+ * 8 and 16 elements) go 8 or 4 mask bits at a time. */
+static void widen_whole_bytes(const uint8_t *mask_bits, size_t count, size_t run_bytes,
+                              uint8_t *out, size_t out_bytes)
+{
+    size_t j = 0;
+    if (run_bytes == 1 || run_bytes == 2) {
+        const unsigned group = run_bytes == 1 ? 8 : 4; /* mask bits per 8 output bytes */
+        for (; j + group <= count; j += group) {
+            unsigned v = (unsigned)(mask_bits[j / 8] >> (j % 8)) & ((1u << group) - 1u);
+            uint64_t word = 0;
+            for (unsigned b = 0; b < group; b++) /* bit b -> its run_bytes bytes */
+                if ((v >> b) & 1u)
+                    word |= (run_bytes == 1 ? (uint64_t)0xFF : (uint64_t)0xFFFF)
+                            << (8 * run_bytes * b);
+            memcpy(out + j * run_bytes, &word, 8); /* little-endian byte order */
+        }
+    }
+    for (; j < count && j * run_bytes < out_bytes; j++) {
+        const uint8_t fill = (uint8_t)(0u - ((mask_bits[j / 8] >> (j % 8)) & 1u));
+        const size_t at = j * run_bytes;
+        memset(out + at, fill, run_bytes < out_bytes - at ? run_bytes : out_bytes - at);
+    }
+}
+
 /* rep > 1: offsets [begin, end) of the segment that starts at element
  * seg_base and mask index m0; offset o takes mask index m0 + o / rep.  The
  * mask bits of a piece are widened to one bit per element (each kept run
@@ -258,20 +286,15 @@ static void walk_runs(const family_walk *w, size_t seg_base, uint64_t m0, size_t
         }
         return;
     }
-    uint8_t mask_bits[FAMILY_PIECE / 8], bits[FAMILY_PIECE / 8];
+    /* slack: widen_whole_bytes may store up to 7 bytes past the piece */
+    uint8_t mask_bits[FAMILY_PIECE / 8], bits[FAMILY_PIECE / 8 + 8];
     for (size_t o = begin; o < end; o += FAMILY_PIECE) {
         size_t piece = end - o < FAMILY_PIECE ? end - o : FAMILY_PIECE;
         size_t j0 = o / rep, j1 = (o + piece - 1) / rep + 1; /* <= piece / 2 + 1 masks */
         walk_bits(w, m0 + j0, j1 - j0, mask_bits);
         if (rep % 8 == 0 && o % 8 == 0 && piece % 8 == 0 && o % rep == 0) {
-            /* whole bytes per mask bit (channel runs of 8, 16, ...): no
-             * read-modify-write, no branch */
-            const size_t run_bytes = rep / 8, bytes = piece / 8;
-            for (size_t j = j0, at = 0; at < bytes; j++) {
-                const uint8_t fill = (uint8_t)(0u - ((mask_bits[(j - j0) / 8] >> ((j - j0) % 8)) & 1u));
-                for (size_t k = 0; k < run_bytes && at < bytes; k++)
-                    bits[at++] = fill;
-            }
+            /* whole bytes per mask bit (channel runs of 8, 16, ...) */
+            widen_whole_bytes(mask_bits, j1 - j0, rep / 8, bits, piece / 8);
             family_apply_bits(&w->op, piece, bits, w->x + (seg_base + o) * size,
                               w->y + (seg_base + o) * size);
             continue;

@@ -317,6 +317,8 @@ int main(void)
         {3, {3, 5, 70001}, DROPOUT_BROADCAST_DIM(1)},                       /* odd, mixed */
         {3, {128, 64, 16}, DROPOUT_BROADCAST_DIM(2)},       /* short runs, whole bytes */
         {3, {3, 1001, 24}, DROPOUT_BROADCAST_DIM(2)},       /* runs of 3 bytes, odd pieces */
+        {2, {8, 65536}, DROPOUT_BROADCAST_DIM(1)},          /* runs longer than a piece */
+        {3, {4, 4096, 8}, DROPOUT_BROADCAST_DIM(2)},        /* runs of one byte */
     };
     for (unsigned threads = 1; threads <= 4; threads += 3) {
         dropout_set_threads(threads);
