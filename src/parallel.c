@@ -6,7 +6,7 @@
  * chunk c on worker c - 1.  Because an element's mask depends only on its
  * index, any split gives the same bits, and so does running everything on
  * the caller, which is what happens when
- *   - n < PARALLEL_MIN_ELEMENTS (2^18: waking a thread costs more than it saves),
+ *   - n < PARALLEL_MIN_ELEMENTS (2^19: waking a thread costs more than it saves),
  *   - the thread count is 1,
  *   - another caller thread is using the pool right now (the pool serves one
  *     call at a time; callers never wait for each other, so calls from a
@@ -26,9 +26,9 @@
 #include "dropout.h"
 
 /* Below this many elements a call stays on the calling thread: measured with
- * `dropout bench`, a wake-up and join of a worker costs about as much as 2^17 f32
+ * `dropout bench`, a wake-up and join of a worker costs about as much as 2^18 f32
  * elements of forward on a busy 2-core machine. */
-#define PARALLEL_MIN_ELEMENTS ((size_t)1 << 18)
+#define PARALLEL_MIN_ELEMENTS ((size_t)1 << 19)
 #define PARALLEL_MAX_THREADS 256
 
 /* ---- the thread count ------------------------------------------------------ */

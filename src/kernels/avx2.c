@@ -23,6 +23,13 @@
 #define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
 #define PREFETCH_MIN_BYTES ((size_t)1 << 20) /* smaller calls are in cache anyway */
+/* From this many output bytes per call on, y is written with streaming
+ * (non-temporal) stores, as memcpy does for large copies: an output this
+ * big does not stay in the cache anyway, and skipping the read-for-ownership
+ * of y saves a third of the memory traffic. */
+#ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
+#define STREAM_MIN_BYTES ((size_t)16 << 20)
+#endif
 
 /* Everything Philox needs that does not change within a call. */
 typedef struct philox_avx2 {
@@ -183,8 +190,8 @@ static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t 
  * two never overlap. */
 typedef struct ahead {
     const char *x;
-    const char *y;
-    size_t bytes; /* of each; 0: nothing */
+    const char *y; /* NULL: y is written with streaming stores */
+    size_t bytes;  /* of each; 0: nothing */
 } ahead;
 
 /* Keep bytes of elements first ... first + len - 1 (len <= TILE), ties
@@ -208,7 +215,8 @@ static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint6
     for (size_t g = 0; g < groups; g++) {
         for (size_t l = g * lines_per_group; l < (g + 1) * lines_per_group && l < lines; l++) {
             __builtin_prefetch(next.x + 64 * l, 0, 3);
-            __builtin_prefetch(next.y + 64 * l, 1, 3);
+            if (next.y)
+                __builtin_prefetch(next.y + 64 * l, 1, 3);
         }
         __m256i r[8];
         philox16_avx2(px, block + 16 * g, r);
@@ -279,27 +287,43 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
     philox_avx2_init(&px, ms);
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     const __m256 scale = _mm256_set1_ps(s);
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const float *xt = x + done;
         float *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
                       n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
-        for (; k + 8 <= len; k += 8) {
-            /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
-            __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
-            __m256 product = _mm256_mul_ps(_mm256_loadu_ps(xt + k), scale);
-            _mm256_storeu_ps(yt + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+        if (stream) {
+            /* streaming stores need 32-byte-aligned y: the first few go one by one */
+            size_t head = ((32 - ((uintptr_t)yt & 31)) & 31) / sizeof *yt;
+            for (; k < head && k < len; k++)
+                yt[k] = kb[k] ? xt[k] * s : 0.0f;
+            for (; k + 8 <= len; k += 8) {
+                /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+                __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
+                __m256 product = _mm256_mul_ps(_mm256_loadu_ps(xt + k), scale);
+                _mm256_stream_ps(yt + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+            }
+        } else {
+            for (; k + 8 <= len; k += 8) {
+                /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+                __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
+                __m256 product = _mm256_mul_ps(_mm256_loadu_ps(xt + k), scale);
+                _mm256_storeu_ps(yt + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+            }
         }
         for (; k < len; k++)
             yt[k] = kb[k] ? xt[k] * s : 0.0f;
         if (mask)
             pack_keep_avx2(kb, len, mask + done / 8);
     }
+    if (stream)
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
 static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
@@ -309,27 +333,43 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
     philox_avx2_init(&px, ms);
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     const __m256d scale = _mm256_set1_pd(s);
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const double *xt = x + done;
         double *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
                       n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
-        for (; k + 4 <= len; k += 4) {
-            /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
-            __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
-            __m256d product = _mm256_mul_pd(_mm256_loadu_pd(xt + k), scale);
-            _mm256_storeu_pd(yt + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
+        if (stream) {
+            /* streaming stores need 32-byte-aligned y: the first few go one by one */
+            size_t head = ((32 - ((uintptr_t)yt & 31)) & 31) / sizeof *yt;
+            for (; k < head && k < len; k++)
+                yt[k] = kb[k] ? xt[k] * s : 0.0;
+            for (; k + 4 <= len; k += 4) {
+                /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+                __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
+                __m256d product = _mm256_mul_pd(_mm256_loadu_pd(xt + k), scale);
+                _mm256_stream_pd(yt + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
+            }
+        } else {
+            for (; k + 4 <= len; k += 4) {
+                /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+                __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
+                __m256d product = _mm256_mul_pd(_mm256_loadu_pd(xt + k), scale);
+                _mm256_storeu_pd(yt + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
+            }
         }
         for (; k < len; k++)
             yt[k] = kb[k] ? xt[k] * s : 0.0;
         if (mask)
             pack_keep_avx2(kb, len, mask + done / 8);
     }
+    if (stream)
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
 static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,

@@ -22,6 +22,13 @@
 #define GROUP 256  /* elements per Philox vector: 16 blocks of 16 bytes */
 #define RAW_WORDS ((TILE + GROUP) / 64 + 1)
 #define PREFETCH_MIN_BYTES ((size_t)1 << 20) /* smaller calls are in cache anyway */
+/* From this many output bytes per call on, y is written with streaming
+ * (non-temporal) stores, as memcpy does for large copies: an output this
+ * big does not stay in the cache anyway, and skipping the read-for-ownership
+ * of y saves a third of the memory traffic. */
+#ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
+#define STREAM_MIN_BYTES ((size_t)16 << 20)
+#endif
 
 typedef struct philox_avx512 {
     __m512i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
@@ -165,8 +172,8 @@ static void tie_draws_avx512(const philox_avx512 *px, uint64_t base, const uint1
  * two never overlap. */
 typedef struct ahead {
     const char *x;
-    const char *y;
-    size_t bytes; /* of each; 0: nothing */
+    const char *y; /* NULL: y is written with streaming stores */
+    size_t bytes;  /* of each; 0: nothing */
 } ahead;
 
 /* Keep bits of elements first ... first + len - 1 (len <= TILE), ties
@@ -189,7 +196,8 @@ static void tile_keep_avx512(const mask_stream *ms, const philox_avx512 *px, uin
     for (size_t g = 0; g < groups; g++) {
         for (size_t l = g * lines_per_group; l < (g + 1) * lines_per_group && l < lines; l++) {
             __builtin_prefetch(next.x + 64 * l, 0, 3);
-            __builtin_prefetch(next.y + 64 * l, 1, 3);
+            if (next.y)
+                __builtin_prefetch(next.y + 64 * l, 1, 3);
         }
         __m512i r[4];
         philox16_avx512(px, block + 16 * g, r);
@@ -237,6 +245,17 @@ static void store_bits(uint8_t *mask, const uint64_t *bits, size_t len)
     memcpy(mask, bits, (len + 7) / 8);
 }
 
+/* The keep bits of tile elements k ... k + 63 (fewer at the end of the
+ * tile), for any k: a streaming head can leave k off a multiple of 16. */
+static inline uint64_t bits_at(const uint64_t *bits, size_t k, size_t len)
+{
+    size_t w = k / 64, b = k % 64;
+    uint64_t v = bits[w] >> b;
+    if (b != 0 && 64 * (w + 1) < len)
+        v |= bits[w + 1] << (64 - b);
+    return v;
+}
+
 static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
     philox_avx512 px;
@@ -256,31 +275,51 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     philox_avx512_init(&px, ms);
     uint64_t bits[TILE / 64];
     const __m512 scale = _mm512_set1_ps(s);
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const float *xt = x + done;
         float *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
                       n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
-        for (; k + 16 <= len; k += 16) {
-            /* y[k..k+15] = keep ? x * s : +0.0 */
-            __mmask16 keep = (__mmask16)(bits[k / 64] >> (k % 64));
-            _mm512_storeu_ps(yt + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(xt + k), scale));
+        if (stream) {
+            /* streaming stores need 64-byte-aligned y: the first few are masked */
+            size_t head = ((64 - ((uintptr_t)yt & 63)) & 63) / sizeof *yt;
+            head = head < len ? head : len;
+            if (head) {
+                __mmask16 valid = (__mmask16)((1u << head) - 1u);
+                __m512 v = _mm512_maskz_loadu_ps(valid, xt);
+                _mm512_mask_storeu_ps(yt, valid, _mm512_maskz_mul_ps((__mmask16)bits[0], v, scale));
+                k = head;
+            }
+            for (; k + 16 <= len; k += 16) {
+                /* y[k..k+15] = keep ? x * s : +0.0 */
+                __mmask16 keep = (__mmask16)bits_at(bits, k, len);
+                _mm512_stream_ps(yt + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(xt + k), scale));
+            }
+        } else {
+            for (; k + 16 <= len; k += 16) {
+                /* y[k..k+15] = keep ? x * s : +0.0 */
+                __mmask16 keep = (__mmask16)(bits[k / 64] >> (k % 64));
+                _mm512_storeu_ps(yt + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(xt + k), scale));
+            }
         }
         if (k < len) {
             /* the same on the last len - k < 16 elements, masked */
             __mmask16 valid = (__mmask16)((1u << (len - k)) - 1u);
-            __mmask16 keep = (__mmask16)(bits[k / 64] >> (k % 64));
+            __mmask16 keep = (__mmask16)bits_at(bits, k, len);
             __m512 v = _mm512_maskz_loadu_ps(valid, xt + k);
             _mm512_mask_storeu_ps(yt + k, valid, _mm512_maskz_mul_ps(keep, v, scale));
         }
         if (mask)
             store_bits(mask + done / 8, bits, len);
     }
+    if (stream)
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
 static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, double s,
@@ -290,30 +329,51 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     philox_avx512_init(&px, ms);
     uint64_t bits[TILE / 64];
     const __m512d scale = _mm512_set1_pd(s);
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const double *xt = x + done;
         double *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
                       n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
-        for (; k + 8 <= len; k += 8) {
-            /* y[k..k+7] = keep ? x * s : +0.0 */
-            __mmask8 keep = (__mmask8)(bits[k / 64] >> (k % 64));
-            _mm512_storeu_pd(yt + k, _mm512_maskz_mul_pd(keep, _mm512_loadu_pd(xt + k), scale));
+        if (stream) {
+            /* streaming stores need 64-byte-aligned y: the first few are masked */
+            size_t head = ((64 - ((uintptr_t)yt & 63)) & 63) / sizeof *yt;
+            head = head < len ? head : len;
+            if (head) {
+                __mmask8 valid = (__mmask8)((1u << head) - 1u);
+                __m512d v = _mm512_maskz_loadu_pd(valid, xt);
+                _mm512_mask_storeu_pd(yt, valid, _mm512_maskz_mul_pd((__mmask8)bits[0], v, scale));
+                k = head;
+            }
+            for (; k + 8 <= len; k += 8) {
+                /* y[k..k+7] = keep ? x * s : +0.0 */
+                __mmask8 keep = (__mmask8)bits_at(bits, k, len);
+                _mm512_stream_pd(yt + k, _mm512_maskz_mul_pd(keep, _mm512_loadu_pd(xt + k), scale));
+            }
+        } else {
+            for (; k + 8 <= len; k += 8) {
+                /* y[k..k+7] = keep ? x * s : +0.0 */
+                __mmask8 keep = (__mmask8)(bits[k / 64] >> (k % 64));
+                _mm512_storeu_pd(yt + k, _mm512_maskz_mul_pd(keep, _mm512_loadu_pd(xt + k), scale));
+            }
         }
         if (k < len) {
+            /* the same on the last len - k < 8 elements, masked */
             __mmask8 valid = (__mmask8)((1u << (len - k)) - 1u);
-            __mmask8 keep = (__mmask8)(bits[k / 64] >> (k % 64));
+            __mmask8 keep = (__mmask8)bits_at(bits, k, len);
             __m512d v = _mm512_maskz_loadu_pd(valid, xt + k);
             _mm512_mask_storeu_pd(yt + k, valid, _mm512_maskz_mul_pd(keep, v, scale));
         }
         if (mask)
             store_bits(mask + done / 8, bits, len);
     }
+    if (stream)
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
 static void apply_mask_f32_avx512(size_t n, float s, const uint8_t *mask, const float *dy,

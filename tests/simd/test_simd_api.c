@@ -189,8 +189,8 @@ int main(int argc, char **argv)
     for (char *tok = strtok(list, ","); tok && isa_count < 8; tok = strtok(NULL, ","))
         isas[isa_count++] = tok;
 
-    /* big enough to use the pool (2^18 elements and up), odd, random first */
-    big_n = (SIMD_LARGE_SCALE > 1 ? (size_t)1 << 18 : (size_t)1 << 19) + 77;
+    /* big enough to use the pool, odd, random first */
+    big_n = ((size_t)1 << 19) + 77; /* the pool starts at 2^19 elements */
     x32 = malloc(big_n * 4);
     x64 = malloc(big_n * 8);
     REQUIRE(x32 && x64, "out of memory");

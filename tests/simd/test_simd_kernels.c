@@ -167,5 +167,8 @@ int main(int argc, char **argv)
             check_case(test_p[pi], rng_next(&rng), rng_next(&rng), rng_next(&rng) >> 8, n, li, &rng);
         }
     }
+    /* past 16 MiB of output: the streaming-store path, misaligned y, odd n */
+    const size_t huge = (((size_t)1 << 22) + 77) / SIMD_LARGE_SCALE;
+    check_case(0.1, 7, 8, ((uint64_t)1 << 33) + 3, huge, 6, &rng);
     return simd_exit_code("test_simd_kernels");
 }

@@ -12,6 +12,7 @@
 #ifndef DROPOUT_AVX512_MODEL_H
 #define DROPOUT_AVX512_MODEL_H
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 typedef union { uint8_t b[64]; uint32_t d[16]; uint64_t q[8]; } __m512i;
 typedef struct { float f[16]; } __m512;
@@ -52,6 +53,10 @@ I __m512i _mm512_unpacklo_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<
 I __m512i _mm512_unpackhi_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l+2]; r.d[4*l+1]=b.d[4*l+2]; r.d[4*l+2]=a.d[4*l+3]; r.d[4*l+3]=b.d[4*l+3]; } return r; }
 I __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l]; r.q[2*l+1]=b.q[2*l]; } return r; }
 I __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l+1]; r.q[2*l+1]=b.q[2*l+1]; } return r; }
+/* streaming stores fault on a misaligned address: so does the model */
+I void _mm512_stream_ps(float *p, __m512 v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
+I void _mm512_stream_pd(double *p, __m512d v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
+I void _mm_sfence(void){ }
 #undef I
 
 #endif /* DROPOUT_AVX512_MODEL_H */
