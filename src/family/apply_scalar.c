@@ -58,14 +58,22 @@ const family_apply family_apply_scalar = {
  * (F16C). */
 
 #if defined(DROPOUT_FAMILY_X86)
+#include <cpuid.h>
+
 static int cpu_has_avx512(void)
 {
     return __builtin_cpu_supports("avx512f");
 }
 
+/* F16C is CPUID.1:ECX bit 29 (asked directly: not every compiler's
+ * __builtin_cpu_supports knows "f16c"); its state is the AVX state that the
+ * avx2 check already covers. */
 static int cpu_has_avx2(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    return __builtin_cpu_supports("avx2") && ((ecx >> 29) & 1u);
 }
 #endif
 

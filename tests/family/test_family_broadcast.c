@@ -134,6 +134,8 @@ static void check_shape(const dropout_shape *shape, int dti, int variant, double
     }
     CHECK(bad == 0, "%s %s variant %d p=%g: %ld of %zu forward elements differ", label,
           dtype_names[dti], variant, p, bad, n);
+    CHECK(bad_mask == 0, "%s: %ld elements' keep bits differ from the mask output", label,
+          bad_mask);
     /* backward: dy = x; expected keep ? dy * (s or a) : 0 */
     for (size_t e = 0; e < n; e++) {
         uint64_t mi = ref_mask_index(shape, e);
