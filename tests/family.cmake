@@ -64,4 +64,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64" AND CMAKE_C_COMPILER_ID M
   target_link_libraries(test_family_avx512_model PRIVATE m)
   add_test(NAME test_family_avx512_model COMMAND test_family_avx512_model)
   set_tests_properties(test_family_avx512_model PROPERTIES LABELS family)
+else()
+  message(STATUS "family tests: test_family_avx512_model not registered (not an x86-64 "
+                 "GCC/Clang build: there are no AVX-512 apply loops to model)")
 endif()
