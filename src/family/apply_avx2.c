@@ -36,29 +36,44 @@ static inline __m256i round_bf16_lanes(__m256 v)
     rounded = _mm256_srli_epi32(rounded, 16);
     __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x7FFFFFFF)),
                                      _mm256_set1_epi32(0x7F800000));
+    if (_mm256_testz_si256(nan, nan)) /* the common case: no NaN in these 8 */
+        return rounded;
     __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(0x40));
     return _mm256_blendv_epi8(rounded, quiet, nan);
 }
 
-/* 8 bf16 -> f32 * s -> bf16, dropped lanes +0 (as 32-bit lanes). */
-static inline __m256i scale8_bf16(const uint16_t *x, __m256 s, unsigned byte)
+/* bf16 lanes of a 16-element step, in unpack order: unpacklo_epi16(0, x) puts
+ * elements 0-3 and 8-11 in the high halves of 32-bit lanes (an exact bf16 ->
+ * f32), unpackhi_epi16 elements 4-7 and 12-15; packus_epi32 of the two
+ * results restores 0 ... 15 within each 128-bit half, so no permute is needed.
+ * `keep16` holds the step's 16 keep bits; `lane_bits` the bit of each lane. */
+static inline __m256i scale_half_step_bf16(__m256i wide, __m256 s, __m256i keep16,
+                                           __m256i lane_bits)
 {
-    __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)x));
-    __m256 v = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)), s);
-    return _mm256_and_si256(round_bf16_lanes(v), keep_lanes32(byte));
+    __m256i keep = _mm256_cmpeq_epi32(_mm256_and_si256(keep16, lane_bits), lane_bits);
+    __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_castsi256_ps(wide), s),
+                             _mm256_castsi256_ps(keep)); /* dropped: +0.0 -> 0x0000 */
+    __m256i rounded = round_bf16_lanes(v);
+    return rounded;
 }
 
 static void scale_bf16_avx2(size_t n, float s, const uint8_t *bits, const uint16_t *x,
                             uint16_t *y)
 {
     const __m256 sv = _mm256_set1_ps(s);
+    const __m256i zero = _mm256_setzero_si256();
+    /* lane i of the lo/hi half-steps holds element lo_of[i] / hi_of[i] */
+    const __m256i lo_bits = _mm256_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3,
+                                              1 << 8, 1 << 9, 1 << 10, 1 << 11);
+    const __m256i hi_bits = _mm256_setr_epi32(1 << 4, 1 << 5, 1 << 6, 1 << 7,
+                                              1 << 12, 1 << 13, 1 << 14, 1 << 15);
     size_t k = 0;
     for (; k + 16 <= n; k += 16) {
-        __m256i lo = scale8_bf16(x + k, sv, bits[k / 8]);
-        __m256i hi = scale8_bf16(x + k + 8, sv, bits[k / 8 + 1]);
-        /* packus works per 128-bit half: lo0-3 hi0-3 lo4-7 hi4-7, reorder */
-        __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xD8);
-        _mm256_storeu_si256((__m256i *)(y + k), packed);
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(x + k));
+        __m256i keep16 = _mm256_set1_epi32(bits[k / 8] | (bits[k / 8 + 1] << 8));
+        __m256i lo = scale_half_step_bf16(_mm256_unpacklo_epi16(zero, raw), sv, keep16, lo_bits);
+        __m256i hi = scale_half_step_bf16(_mm256_unpackhi_epi16(zero, raw), sv, keep16, hi_bits);
+        _mm256_storeu_si256((__m256i *)(y + k), _mm256_packus_epi32(lo, hi));
     }
     if (k < n)
         family_apply_scalar.scale_bf16(n - k, s, bits + k / 8, x + k, y + k);
