@@ -97,3 +97,17 @@ set_tests_properties(test_simd_env_unknown PROPERTIES LABELS simd
   ENVIRONMENT "DROPOUT_ISA=sse9")
 
 include(${DROPOUT_SIMD_TESTS_DIR}/neon_cross.cmake OPTIONAL)
+
+# `dropout bench --json`: the format the issue names (no timing is checked).
+if(TARGET dropout_cli)
+  add_test(NAME simd_bench_json COMMAND ${CMAKE_COMMAND} -DDROPOUT=$<TARGET_FILE:dropout_cli>
+           -P ${DROPOUT_SIMD_TESTS_DIR}/check_bench.cmake)
+  set_tests_properties(simd_bench_json PROPERTIES LABELS simd)
+  # A DROPOUT_ISA this machine lacks: the tool fails with one line naming it.
+  add_test(NAME simd_cli_isa_unknown COMMAND sh -c
+    "! \"$0\" --version >/dev/null 2>&1 && \"$0\" --version 2>&1 | grep -q '^dropout: DROPOUT_ISA=sse9: '"
+    $<TARGET_FILE:dropout_cli>)
+  set_tests_properties(simd_cli_isa_unknown PROPERTIES LABELS simd ENVIRONMENT "DROPOUT_ISA=sse9")
+else()
+  message(STATUS "simd tests: dropout bench not tested (DROPOUT_BUILD_CLI is OFF)")
+endif()
