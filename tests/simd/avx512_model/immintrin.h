@@ -48,7 +48,8 @@ I __m512i _mm512_setr_epi64(long long a,long long b,long long c,long long d,long
 I __m512i _mm512_shuffle_epi32(__m512i a, int imm){ __m512i r; for(int l=0;l<4;l++) for(int j=0;j<4;j++) r.d[4*l+j]=a.d[4*l+((imm>>(2*j))&3)]; return r; }
 I __m512i _mm512_slli_epi64(__m512i a, int n){ for(int i=0;i<8;i++) a.q[i]<<=n; return a; }
 I __m512i _mm512_srli_epi64(__m512i a, int n){ for(int i=0;i<8;i++) a.q[i]>>=n; return a; }
-I __m512i _mm512_ternarylogic_epi32(__m512i a, __m512i b, __m512i c, int imm){ __m512i r; for(int i=0;i<16;i++){ uint32_t x=0; for(int bit=0;bit<32;bit++){ int idx=(((a.d[i]>>bit)&1)<<2)|(((b.d[i]>>bit)&1)<<1)|((c.d[i]>>bit)&1); x|=(uint32_t)((imm>>idx)&1)<<bit; } r.d[i]=x; } return r; }
+/* bit i of the result = bit (4a + 2b + c) of imm, word-wide: OR of the minterms imm selects */
+I __m512i _mm512_ternarylogic_epi32(__m512i a, __m512i b, __m512i c, int imm){ __m512i r; for(int i=0;i<16;i++){ uint32_t x=0; for(int m=0;m<8;m++) if((imm>>m)&1) x|=((m&4)?a.d[i]:~a.d[i])&((m&2)?b.d[i]:~b.d[i])&((m&1)?c.d[i]:~c.d[i]); r.d[i]=x; } return r; }
 I __m512i _mm512_unpacklo_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l]; r.d[4*l+1]=b.d[4*l]; r.d[4*l+2]=a.d[4*l+1]; r.d[4*l+3]=b.d[4*l+1]; } return r; }
 I __m512i _mm512_unpackhi_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l+2]; r.d[4*l+1]=b.d[4*l+2]; r.d[4*l+2]=a.d[4*l+3]; r.d[4*l+3]=b.d[4*l+3]; } return r; }
 I __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l]; r.q[2*l+1]=b.q[2*l]; } return r; }
