@@ -42,7 +42,7 @@ int mnist_cache_dir(char *out, size_t out_size, const char *override)
 }
 
 /* mkdir -p */
-static int make_dirs(const char *path)
+int make_dirs(const char *path)
 {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)

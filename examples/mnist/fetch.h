@@ -26,6 +26,9 @@ int mnist_fetch(const char *dir, char *err, size_t err_size);
 /* Checks the four files in dir against their sha256 values. */
 int mnist_verify(const char *dir, char *err, size_t err_size);
 
+/* mkdir -p: creates path and its missing parents; 0 or -1 (errno set). */
+int make_dirs(const char *path);
+
 /* sha256 of a file as 64 lowercase hex digits (+ NUL). */
 int sha256_file_hex(const char *path, char hex[65], char *err, size_t err_size);
 

@@ -312,24 +312,6 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 typedef struct run_result {
     const char *key;   /* "with_dropout" ... */
     const char *label; /* "with dropout" ... */
