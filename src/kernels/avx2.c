@@ -22,14 +22,6 @@
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
 #define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
-#define PREFETCH_MIN_BYTES ((size_t)1 << 20) /* smaller calls are in cache anyway */
-/* From this many output bytes per call on, y is written with streaming
- * (non-temporal) stores, as memcpy does for large copies: an output this
- * big does not stay in the cache anyway, and skipping the read-for-ownership
- * of y saves a third of the memory traffic. */
-#ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
-#define STREAM_MIN_BYTES ((size_t)16 << 20)
-#endif
 
 /* Everything Philox needs that does not change within a call. */
 typedef struct philox_avx2 {

@@ -21,14 +21,6 @@
 #define TILE 2048  /* elements per tile; a multiple of 64 */
 #define GROUP 256  /* elements per Philox vector: 16 blocks of 16 bytes */
 #define RAW_WORDS ((TILE + GROUP) / 64 + 1)
-#define PREFETCH_MIN_BYTES ((size_t)1 << 20) /* smaller calls are in cache anyway */
-/* From this many output bytes per call on, y is written with streaming
- * (non-temporal) stores, as memcpy does for large copies: an output this
- * big does not stay in the cache anyway, and skipping the read-for-ownership
- * of y saves a third of the memory traffic. */
-#ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
-#define STREAM_MIN_BYTES ((size_t)16 << 20)
-#endif
 
 typedef struct philox_avx512 {
     __m512i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */

@@ -20,6 +20,18 @@
 
 #include "../mask.h"
 
+/* Memory-traffic thresholds shared by the SIMD tables.  From
+ * PREFETCH_MIN_BYTES of input per call on, the next tile is prefetched while
+ * Philox runs (smaller calls are in cache anyway).  From STREAM_MIN_BYTES of
+ * output per call on, y is written with streaming (non-temporal) stores, as
+ * memcpy does for large copies: an output this big does not stay in the cache
+ * anyway, and skipping the read-for-ownership of y saves a third of the
+ * memory traffic. */
+#define PREFETCH_MIN_BYTES ((size_t)1 << 20)
+#ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
+#define STREAM_MIN_BYTES ((size_t)16 << 20)
+#endif
+
 typedef struct dropout_kernels {
     const char *isa; /* "scalar", "avx2", "avx512", "neon" */
 
