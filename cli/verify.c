@@ -51,6 +51,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "verify.h"
 #include "verify_family.h"
 
 #define VERIFY_SEED 0x5eed0fd20e0e7ull /* the fixed seed of every check */
@@ -76,12 +77,6 @@ typedef struct verify_ctx {
     double *element_x, *sum_d, *sum_d2;
 } verify_ctx;
 
-typedef struct verify_row {
-    char expected[48];
-    char observed[48];
-    char bound[48];
-    int pass;
-} verify_row;
 
 typedef struct verify_check {
     const char *claim;
@@ -172,7 +167,7 @@ static dropout_params params_of(double p, uint64_t stream, uint64_t first)
     return params;
 }
 
-static void exact_row(verify_row *row, size_t differ, size_t total, int status)
+void verify_exact_row(verify_row *row, size_t differ, size_t total, int status)
 {
     snprintf(row->expected, sizeof row->expected, "0 differ");
     if (status != DROPOUT_OK)
@@ -378,7 +373,7 @@ static void check_forward_rule(verify_ctx *ctx, double p, verify_row *row)
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f64(ctx->y64[k], keep_bit(ctx->mask, k) ? ctx->x64[k] * s64 : 0.0);
     differ += memcmp(ctx->mask, ctx->mask2, bytes) != 0;
-    exact_row(row, differ, 2 * n, status);
+    verify_exact_row(row, differ, 2 * n, status);
 }
 
 /* Evaluation mode: y = x bitwise, the mask buffer untouched. */
@@ -400,7 +395,7 @@ static void check_eval(verify_ctx *ctx, double p, verify_row *row)
         differ += !same_bits_f64(ctx->y64[k], ctx->x64[k]);
     for (size_t b = 0; b < bytes; b++)
         differ += ctx->mask[b] != 0xA5;
-    exact_row(row, differ, 2 * n, status);
+    verify_exact_row(row, differ, 2 * n, status);
 }
 
 /* Backward from the forward's packed mask: dx = keep ? dy * s : +0, with the
@@ -427,7 +422,7 @@ static void check_backward_mask(verify_ctx *ctx, double p, verify_row *row)
     const double s64 = scale_of(p);
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f64(ctx->y64[k], keep_bit(ctx->mask, k) ? ctx->z64[k] * s64 : 0.0);
-    exact_row(row, differ, 2 * n, status);
+    verify_exact_row(row, differ, 2 * n, status);
 }
 
 /* Backward that regenerates the mask from (seed, stream, first) equals the
@@ -454,7 +449,7 @@ static void check_backward_regen(verify_ctx *ctx, double p, verify_row *row)
     status |= dropout_backward_regen_f64(&params, ctx->x64, ctx->z64, n);
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f64(ctx->x64[k], ctx->y64[k]);
-    exact_row(row, differ, 2 * n, status);
+    verify_exact_row(row, differ, 2 * n, status);
 }
 
 /* p = 0: forward and both backwards return the input bitwise (NaN payloads,
@@ -486,7 +481,7 @@ static void check_p0(verify_ctx *ctx, double p, verify_row *row)
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f64(ctx->y64[k], ctx->x64[k]) +
                   !same_bits_f64(ctx->z64[k], ctx->x64[k]);
-    exact_row(row, differ, 2 * n, status);
+    verify_exact_row(row, differ, 2 * n, status);
 }
 
 /* p = 1: +0.0 everywhere (bit pattern 0), whatever the input, NaN and Inf
@@ -515,7 +510,7 @@ static void check_p1(verify_ctx *ctx, double p, verify_row *row)
         differ += !same_bits_f64(ctx->y64[k], 0.0) + !same_bits_f64(ctx->z64[k], 0.0);
     for (size_t b = 0; b < bytes; b++)
         differ += (ctx->mask[b] != 0) + (ctx->mask2[b] != 0);
-    exact_row(row, differ, 2 * n, status);
+    verify_exact_row(row, differ, 2 * n, status);
 }
 
 /* ---- the table -------------------------------------------------------------- */
@@ -628,7 +623,7 @@ int cli_verify(int argc, char **argv)
         }
         /* the dropout family (verify_family.c) */
         for (size_t c = 0; c < verify_family_check_count; c++) {
-            verify_family_row row = {{0}, {0}, {0}, 0};
+            verify_row row = {{0}, {0}, {0}, 0};
             verify_family_checks[c].run(quick, verify_family_checks[c].p, &row);
             printf("%-28s %-8g %-22s %-22s %-22s %s\n", verify_family_checks[c].claim,
                    verify_family_checks[c].p, row.expected, row.observed, row.bound,

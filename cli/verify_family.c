@@ -54,25 +54,14 @@ static dropout_params params_of(double p, uint64_t stream)
     return params;
 }
 
-static void exact_row(verify_family_row *row, size_t differ, size_t total, int status)
-{
-    snprintf(row->expected, sizeof row->expected, "0 differ");
-    if (status != DROPOUT_OK)
-        snprintf(row->observed, sizeof row->observed, "error %d", status);
-    else
-        snprintf(row->observed, sizeof row->observed, "%zu of %zu differ", differ, total);
-    snprintf(row->bound, sizeof row->bound, "exact");
-    row->pass = status == DROPOUT_OK && differ == 0;
-}
-
-static void out_of_memory(verify_family_row *row)
+static void out_of_memory(verify_row *row)
 {
     snprintf(row->observed, sizeof row->observed, "out of memory");
     row->pass = 0;
 }
 
 /* mean of `count` batch values against `expect`, 5 standard errors */
-static void stat_row(verify_family_row *row, const double *batch, size_t count, double expect,
+static void stat_row(verify_row *row, const double *batch, size_t count, double expect,
                      int status)
 {
     double sum = 0.0, ss = 0.0;
@@ -93,7 +82,7 @@ static void stat_row(verify_family_row *row, const double *batch, size_t count, 
 
 /* ---- bf16 / f16 ------------------------------------------------------------ */
 
-static void check_half(int quick, double p, verify_family_row *row, int bf16)
+static void check_half(int quick, double p, verify_row *row, int bf16)
 {
     const size_t n = quick ? (size_t)1 << 14 : (size_t)1 << 20, bytes = dropout_mask_bytes(n);
     uint16_t *x = malloc(n * 2), *y = malloc(n * 2);
@@ -120,17 +109,17 @@ static void check_half(int quick, double p, verify_family_row *row, int bf16)
             float got = bf16 ? dropout_f32_from_bf16(y[k]) : dropout_f32_from_f16(y[k]);
             differ += y[k] != expect && !(isnan(got) && isnan(yf[k]));
         }
-        exact_row(row, differ, n, status);
+        verify_exact_row(row, differ, n, status);
     }
     free(x), free(y), free(xf), free(yf), free(mask), free(mask32);
 }
 
-static void check_bf16(int quick, double p, verify_family_row *row)
+static void check_bf16(int quick, double p, verify_row *row)
 {
     check_half(quick, p, row, 1);
 }
 
-static void check_f16(int quick, double p, verify_family_row *row)
+static void check_f16(int quick, double p, verify_row *row)
 {
     check_half(quick, p, row, 0);
 }
@@ -138,7 +127,7 @@ static void check_f16(int quick, double p, verify_family_row *row)
 /* ---- broadcast masks --------------------------------------------------------
  * y of x = 1 over `shape`; every group of elements that shares mask index m
  * must be all +0 (dropped) or all 1 * s (kept), as dropout_keep says. */
-static void check_layout(int quick, double p, verify_family_row *row, dropout_shape shape)
+static void check_layout(int quick, double p, verify_row *row, dropout_shape shape)
 {
     if (quick)
         shape.dims[0] = shape.dims[0] / 4 ? shape.dims[0] / 4 : 1;
@@ -170,24 +159,24 @@ static void check_layout(int quick, double p, verify_family_row *row, dropout_sh
         int keep = dropout_keep(params.seed, params.stream, mi, p);
         differ += y[e] != (keep ? s : 0.0f);
     }
-    exact_row(row, differ, n, status);
+    verify_exact_row(row, differ, n, status);
     snprintf(row->expected, sizeof row->expected, "0 differ (%zu groups)", m);
     free(x), free(y);
 }
 
-static void check_channel(int quick, double p, verify_family_row *row)
+static void check_channel(int quick, double p, verify_row *row)
 {
     dropout_shape shape = {3, {64, 64, 256}, DROPOUT_BROADCAST_DIM(2)}; /* (N, C, L) */
     check_layout(quick, p, row, shape);
 }
 
-static void check_drop_path(int quick, double p, verify_family_row *row)
+static void check_drop_path(int quick, double p, verify_row *row)
 {
     dropout_shape shape = {3, {1024, 16, 256}, DROPOUT_BROADCAST_DIM(1) | DROPOUT_BROADCAST_DIM(2)};
     check_layout(quick, p, row, shape);
 }
 
-static void check_time_locked(int quick, double p, verify_family_row *row)
+static void check_time_locked(int quick, double p, verify_row *row)
 {
     dropout_shape shape = {3, {64, 32, 512}, DROPOUT_BROADCAST_DIM(0)}; /* (T, N, H) */
     check_layout(quick, p, row, shape);
@@ -197,7 +186,7 @@ static void check_time_locked(int quick, double p, verify_family_row *row)
 
 /* moment 1: mean of y; moment 2: mean of y^2.  feature: (N, 64, 64) with the
  * mask shared per (n, c) slice, batches = slices. */
-static void check_alpha(int quick, double p, verify_family_row *row, int moment, int feature)
+static void check_alpha(int quick, double p, verify_row *row, int moment, int feature)
 {
     const size_t n = quick ? (size_t)1 << 18 : (size_t)1 << 22;
     const size_t batches = feature ? n / 64 : BATCHES, len = n / batches;
@@ -231,22 +220,22 @@ static void check_alpha(int quick, double p, verify_family_row *row, int moment,
     free(x), free(y), free(batch);
 }
 
-static void check_alpha_mean(int quick, double p, verify_family_row *row)
+static void check_alpha_mean(int quick, double p, verify_row *row)
 {
     check_alpha(quick, p, row, 1, 0);
 }
 
-static void check_alpha_variance(int quick, double p, verify_family_row *row)
+static void check_alpha_variance(int quick, double p, verify_row *row)
 {
     check_alpha(quick, p, row, 2, 0);
 }
 
-static void check_feature_alpha_mean(int quick, double p, verify_family_row *row)
+static void check_feature_alpha_mean(int quick, double p, verify_row *row)
 {
     check_alpha(quick, p, row, 1, 1);
 }
 
-static void check_feature_alpha_variance(int quick, double p, verify_family_row *row)
+static void check_feature_alpha_variance(int quick, double p, verify_row *row)
 {
     check_alpha(quick, p, row, 2, 1);
 }
@@ -254,7 +243,7 @@ static void check_feature_alpha_variance(int quick, double p, verify_family_row 
 /* ---- gaussian ---------------------------------------------------------------- */
 
 /* x = 1 in f64, so y is the noise: moment 1 its mean, 2 its variance. */
-static void check_gaussian(int quick, double p, verify_family_row *row, int moment)
+static void check_gaussian(int quick, double p, verify_row *row, int moment)
 {
     const size_t n = quick ? (size_t)1 << 18 : (size_t)1 << 23, len = n / BATCHES;
     double *y = malloc(n * sizeof *y), *batch = malloc(BATCHES * sizeof *batch);
@@ -281,19 +270,19 @@ static void check_gaussian(int quick, double p, verify_family_row *row, int mome
     free(y), free(batch);
 }
 
-static void check_gaussian_mean(int quick, double p, verify_family_row *row)
+static void check_gaussian_mean(int quick, double p, verify_row *row)
 {
     check_gaussian(quick, p, row, 1);
 }
 
-static void check_gaussian_variance(int quick, double p, verify_family_row *row)
+static void check_gaussian_variance(int quick, double p, verify_row *row)
 {
     check_gaussian(quick, p, row, 2);
 }
 
 /* ---- fused ------------------------------------------------------------------ */
 
-static void check_fused(int quick, double p, verify_family_row *row)
+static void check_fused(int quick, double p, verify_row *row)
 {
     const size_t d = 768, rows = quick ? 16 : 1024, n = rows * d, bytes = dropout_mask_bytes(n);
     float *x = malloc(n * sizeof *x), *res = malloc(n * sizeof *res), *bias = malloc(d * 4);
@@ -323,7 +312,7 @@ static void check_fused(int quick, double p, verify_family_row *row)
         }
         for (size_t b = 0; status == DROPOUT_OK && b < bytes; b++)
             differ += mask[b] != mask2[b];
-        exact_row(row, differ, n, status);
+        verify_exact_row(row, differ, n, status);
     }
     free(x), free(res), free(bias), free(y), free(t), free(mask), free(mask2);
 }

@@ -7,17 +7,13 @@
 
 #include <stddef.h>
 
-typedef struct verify_family_row {
-    char expected[48];
-    char observed[48];
-    char bound[48];
-    int pass;
-} verify_family_row;
+#include "verify.h"
+
 
 typedef struct verify_family_check {
     const char *claim;
     double p;
-    void (*run)(int quick, double p, verify_family_row *row);
+    void (*run)(int quick, double p, verify_row *row);
 } verify_family_check;
 
 extern const verify_family_check verify_family_checks[];
