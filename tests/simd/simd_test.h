@@ -1,8 +1,7 @@
 /*
- * simd_test.h — what the SIMD tests share: a CHECK macro that counts
- * failures, a deterministic PRNG (splitmix64), test inputs full of special
- * values, and buffers with guard bytes on both sides, so a kernel that
- * writes one byte too many is caught.
+ * simd_test.h — what the SIMD tests add to test_util.h (CHECK, REQUIRE,
+ * splitmix64): test inputs full of special values, and buffers with guard
+ * bytes on both sides, so a kernel that writes one byte too many is caught.
  */
 #ifndef DROPOUT_SIMD_TEST_H
 #define DROPOUT_SIMD_TEST_H
@@ -15,41 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long simd_failures = 0;
-static long simd_checks = 0;
-
-/* Counts a check; on failure says where and what, and goes on (up to a
- * limit, so one broken kernel does not flood the log). */
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        simd_checks++;                                                          \
-        if (!(cond)) {                                                          \
-            if (++simd_failures <= 20) {                                        \
-                fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-                fprintf(stderr, __VA_ARGS__);                                   \
-                fputc('\n', stderr);                                            \
-            }                                                                   \
-        }                                                                       \
-    } while (0)
-
-#define REQUIRE(cond, ...)                                                      \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "FATAL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-            exit(2);                                                            \
-        }                                                                       \
-    } while (0)
-
-static inline int simd_exit_code(const char *name)
-{
-    if (simd_failures)
-        printf("%s: FAILED %ld of %ld checks\n", name, simd_failures, simd_checks);
-    else
-        printf("%s: OK (%ld checks)\n", name, simd_checks);
-    return simd_failures ? 1 : 0;
-}
+#include "../test_util.h"
 
 /* Sanitizer builds run 5-20x slower: the large cases shrink there. */
 #ifdef DROPOUT_TEST_SANITIZE
@@ -60,12 +25,13 @@ static inline int simd_exit_code(const char *name)
 
 /* ---- splitmix64 ------------------------------------------------------------ */
 
+/* test_util.h's generator on a bare state word. */
 static inline uint64_t rng_next(uint64_t *state)
 {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    test_rng rng = {*state};
+    uint64_t value = test_rng_next(&rng);
+    *state = rng.state;
+    return value;
 }
 
 /* ---- inputs: ordinary numbers with NaN, +-Inf, +-0, subnormals mixed in --- */

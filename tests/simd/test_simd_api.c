@@ -234,5 +234,5 @@ int main(int argc, char **argv)
     free(list);
     free(x32);
     free(x64);
-    return simd_exit_code("test_simd_api");
+    return test_exit_code("test_simd_api");
 }

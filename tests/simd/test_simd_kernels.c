@@ -170,5 +170,5 @@ int main(int argc, char **argv)
     /* past 16 MiB of output: the streaming-store path, misaligned y, odd n */
     const size_t huge = (((size_t)1 << 22) + 77) / SIMD_LARGE_SCALE;
     check_case(0.1, 7, 8, ((uint64_t)1 << 33) + 3, huge, 6, &rng);
-    return simd_exit_code("test_simd_kernels");
+    return test_exit_code("test_simd_kernels");
 }
