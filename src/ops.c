@@ -80,11 +80,13 @@ static void op_chunk(void *ctx, size_t begin, size_t end)
         break;
     case OP_APPLY_F32:
         k->apply_mask_f32(n, (float)c->scale, c->mask_in + begin / 8,
-                          (const float *)c->in + begin, (float *)c->out + begin);
+                          (const float *)c->in + begin, (float *)c->out + begin,
+                          n * sizeof(float) >= STREAM_MIN_BYTES);
         break;
     case OP_APPLY_F64:
         k->apply_mask_f64(n, c->scale, c->mask_in + begin / 8,
-                          (const double *)c->in + begin, (double *)c->out + begin);
+                          (const double *)c->in + begin, (double *)c->out + begin,
+                          n * sizeof(double) >= STREAM_MIN_BYTES);
         break;
     }
 }

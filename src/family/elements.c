@@ -52,6 +52,7 @@ void family_op_init(family_op *op, int dtype, family_kind kind, double scale, do
     op->dropped16 = dtype == DROPOUT_DTYPE_BF16 || dtype == DROPOUT_DTYPE_F16
                         ? to_half(dtype, op->dropped32)
                         : 0;
+    op->stream = 0;
     op->kernels = dropout_kernels_active();
     op->apply = family_apply_active();
 }
@@ -101,8 +102,8 @@ void family_apply_bits(const family_op *op, size_t n, const uint8_t *bits, const
         return;
     }
     switch (op->dtype) {
-    case DROPOUT_DTYPE_F32: op->kernels->apply_mask_f32(n, op->scale32, bits, x, y); break;
-    case DROPOUT_DTYPE_F64: op->kernels->apply_mask_f64(n, op->scale, bits, x, y); break;
+    case DROPOUT_DTYPE_F32: op->kernels->apply_mask_f32(n, op->scale32, bits, x, y, op->stream); break;
+    case DROPOUT_DTYPE_F64: op->kernels->apply_mask_f64(n, op->scale, bits, x, y, op->stream); break;
     case DROPOUT_DTYPE_BF16: op->apply->scale_bf16(n, op->scale32, bits, x, y); break;
     default: op->apply->scale_f16(n, op->scale32, bits, x, y); break;
     }

@@ -33,6 +33,7 @@ typedef struct family_op {
     float scale32, shift32;       /* rounded once to f32 (f32, bf16, f16)  */
     uint16_t dropped16;           /* `dropped` as bf16 or f16 (via f32)    */
     float dropped32;
+    int stream;                   /* output >= STREAM_MIN_BYTES: streaming stores */
     const dropout_kernels *kernels;
     const family_apply *apply;
 } family_op;

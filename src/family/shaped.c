@@ -453,6 +453,9 @@ static int shaped_run(const dropout_params *params, int variant, int dtype,
             w.mask_in = mask_out;
         }
     }
+    /* an output this big leaves the cache anyway: the apply loops skip the
+     * read-for-ownership of y with streaming stores, as the kernels do */
+    w.op.stream = n * size >= STREAM_MIN_BYTES;
     parallel_run(n, walk_chunk, &w);
     return DROPOUT_OK;
 }

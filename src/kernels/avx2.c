@@ -279,7 +279,7 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
     philox_avx2_init(&px, ms);
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     const __m256 scale = _mm256_set1_ps(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const float *xt = x + done;
@@ -292,7 +292,7 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
         size_t k = 0;
         if (stream) {
             /* streaming stores need 32-byte-aligned y: the first few go one by one */
-            size_t head = ((32 - ((uintptr_t)yt & 31)) & 31) / sizeof *yt;
+            size_t head = kernels_stream_head(yt, 32, sizeof *yt);
             for (; k < head && k < len; k++)
                 yt[k] = kb[k] ? xt[k] * s : 0.0f;
             for (; k + 8 <= len; k += 8) {
@@ -325,7 +325,7 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
     philox_avx2_init(&px, ms);
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     const __m256d scale = _mm256_set1_pd(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const double *xt = x + done;
@@ -338,7 +338,7 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
         size_t k = 0;
         if (stream) {
             /* streaming stores need 32-byte-aligned y: the first few go one by one */
-            size_t head = ((32 - ((uintptr_t)yt & 31)) & 31) / sizeof *yt;
+            size_t head = kernels_stream_head(yt, 32, sizeof *yt);
             for (; k < head && k < len; k++)
                 yt[k] = kb[k] ? xt[k] * s : 0.0;
             for (; k + 4 <= len; k += 4) {
@@ -364,12 +364,34 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
         _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
+/* Bits k ... k + 7 of a packed mask, for any k with k + 7 < n (a streaming
+ * head can leave k off a multiple of 8; then both bytes exist). */
+static inline unsigned mask_byte_at(const uint8_t *mask, size_t k)
+{
+    const unsigned b = (unsigned)(k % 8);
+    if (b == 0)
+        return mask[k / 8];
+    return ((unsigned)mask[k / 8] >> b | (unsigned)mask[k / 8 + 1] << (8 - b)) & 0xFFu;
+}
+
 static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,
-                                float *dx)
+                                float *dx, int stream)
 {
     const __m256 scale = _mm256_set1_ps(s);
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     size_t k = 0;
+    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
+        /* streaming stores need 32-byte-aligned dx: the first few go one by one */
+        for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
+            dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
+        for (; k + 8 <= n; k += 8) {
+            __m256i byte = _mm256_set1_epi32((int)mask_byte_at(mask, k));
+            __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+            __m256 product = _mm256_mul_ps(_mm256_loadu_ps(dy + k), scale);
+            _mm256_stream_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+        }
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
+    }
     for (; k + 8 <= n; k += 8) {
         /* lane j keeps iff bit j of mask byte k / 8 is set */
         __m256i byte = _mm256_set1_epi32(mask[k / 8]);
@@ -383,12 +405,26 @@ static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const fl
 }
 
 static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const double *dy,
-                                double *dx)
+                                double *dx, int stream)
 {
     const __m256d scale = _mm256_set1_pd(s);
     const __m256i bit_low = _mm256_setr_epi64x(1, 2, 4, 8);
     const __m256i bit_high = _mm256_setr_epi64x(16, 32, 64, 128);
     size_t k = 0;
+    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
+        for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
+            dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
+        for (; k + 8 <= n; k += 8) {
+            __m256i byte = _mm256_set1_epi64x(mask_byte_at(mask, k));
+            __m256i low = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_low), bit_low);
+            __m256i high = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_high), bit_high);
+            __m256d p0 = _mm256_mul_pd(_mm256_loadu_pd(dy + k), scale);
+            __m256d p1 = _mm256_mul_pd(_mm256_loadu_pd(dy + k + 4), scale);
+            _mm256_stream_pd(dx + k, _mm256_and_pd(p0, _mm256_castsi256_pd(low)));
+            _mm256_stream_pd(dx + k + 4, _mm256_and_pd(p1, _mm256_castsi256_pd(high)));
+        }
+        _mm_sfence();
+    }
     for (; k + 8 <= n; k += 8) {
         /* lanes of elements k..k+3 and k+4..k+7 from bits 0-3 and 4-7 of one byte */
         __m256i byte = _mm256_set1_epi64x(mask[k / 8]);

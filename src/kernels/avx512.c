@@ -267,7 +267,7 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     philox_avx512_init(&px, ms);
     uint64_t bits[TILE / 64];
     const __m512 scale = _mm512_set1_ps(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const float *xt = x + done;
@@ -280,7 +280,7 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         size_t k = 0;
         if (stream) {
             /* streaming stores need 64-byte-aligned y: the first few are masked */
-            size_t head = ((64 - ((uintptr_t)yt & 63)) & 63) / sizeof *yt;
+            size_t head = kernels_stream_head(yt, 64, sizeof *yt);
             head = head < len ? head : len;
             if (head) {
                 __mmask16 valid = (__mmask16)((1u << head) - 1u);
@@ -321,7 +321,7 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     philox_avx512_init(&px, ms);
     uint64_t bits[TILE / 64];
     const __m512d scale = _mm512_set1_pd(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES;
+    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const double *xt = x + done;
@@ -334,7 +334,7 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         size_t k = 0;
         if (stream) {
             /* streaming stores need 64-byte-aligned y: the first few are masked */
-            size_t head = ((64 - ((uintptr_t)yt & 63)) & 63) / sizeof *yt;
+            size_t head = kernels_stream_head(yt, 64, sizeof *yt);
             head = head < len ? head : len;
             if (head) {
                 __mmask8 valid = (__mmask8)((1u << head) - 1u);
@@ -368,41 +368,87 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
+/* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
+ * the mask's own bytes (bits past n come out as whatever those bytes hold,
+ * and the callers mask them off). */
+static inline unsigned mask_bits16_at(const uint8_t *mask, size_t k, size_t n)
+{
+    const size_t q = k / 8, bytes = (n + 7) / 8;
+    uint32_t v = mask[q];
+    if (q + 1 < bytes)
+        v |= (uint32_t)mask[q + 1] << 8;
+    if (k % 8 != 0 && q + 2 < bytes)
+        v |= (uint32_t)mask[q + 2] << 16;
+    return (unsigned)(v >> (k % 8)) & 0xFFFFu;
+}
+
 static void apply_mask_f32_avx512(size_t n, float s, const uint8_t *mask, const float *dy,
-                                  float *dx)
+                                  float *dx, int stream)
 {
     const __m512 scale = _mm512_set1_ps(s);
     size_t k = 0;
+    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
+        /* streaming stores need 64-byte-aligned dx: the first few are masked */
+        size_t head = kernels_stream_head(dx, 64, sizeof *dx);
+        head = head < n ? head : n;
+        if (head) {
+            __mmask16 valid = (__mmask16)((1u << head) - 1u);
+            __mmask16 keep = (__mmask16)mask_bits16_at(mask, 0, n);
+            __m512 v = _mm512_maskz_loadu_ps(valid, dy);
+            _mm512_mask_storeu_ps(dx, valid, _mm512_maskz_mul_ps(keep, v, scale));
+            k = head;
+        }
+        for (; k + 16 <= n; k += 16) {
+            __mmask16 keep = (__mmask16)mask_bits16_at(mask, k, n);
+            _mm512_stream_ps(dx + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(dy + k), scale));
+        }
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
+    }
     for (; k + 16 <= n; k += 16) {
         /* dx[k..k+15] = keep ? dy * s : +0.0, keep = mask bytes k/8, k/8 + 1 */
         __mmask16 keep = (__mmask16)(mask[k / 8] | (unsigned)mask[k / 8 + 1] << 8);
         _mm512_storeu_ps(dx + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(dy + k), scale));
     }
     if (k < n) {
-        /* the last n - k < 16 elements: mask bytes that exist only */
-        unsigned rest = (unsigned)(n - k);
-        unsigned bits = mask[k / 8];
-        if (rest > 8)
-            bits |= (unsigned)mask[k / 8 + 1] << 8;
-        __mmask16 valid = (__mmask16)((1u << rest) - 1u);
+        /* the last n - k < 16 elements, masked (k may be off a multiple of 8
+         * after a streaming head) */
+        __mmask16 valid = (__mmask16)((1u << (n - k)) - 1u);
+        __mmask16 keep = (__mmask16)mask_bits16_at(mask, k, n);
         __m512 v = _mm512_maskz_loadu_ps(valid, dy + k);
-        _mm512_mask_storeu_ps(dx + k, valid, _mm512_maskz_mul_ps((__mmask16)bits, v, scale));
+        _mm512_mask_storeu_ps(dx + k, valid, _mm512_maskz_mul_ps(keep, v, scale));
     }
 }
 
 static void apply_mask_f64_avx512(size_t n, double s, const uint8_t *mask, const double *dy,
-                                  double *dx)
+                                  double *dx, int stream)
 {
     const __m512d scale = _mm512_set1_pd(s);
     size_t k = 0;
+    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
+        size_t head = kernels_stream_head(dx, 64, sizeof *dx);
+        head = head < n ? head : n;
+        if (head) {
+            __mmask8 valid = (__mmask8)((1u << head) - 1u);
+            __mmask8 keep = (__mmask8)mask_bits16_at(mask, 0, n);
+            __m512d v = _mm512_maskz_loadu_pd(valid, dy);
+            _mm512_mask_storeu_pd(dx, valid, _mm512_maskz_mul_pd(keep, v, scale));
+            k = head;
+        }
+        for (; k + 8 <= n; k += 8) {
+            __mmask8 keep = (__mmask8)mask_bits16_at(mask, k, n);
+            _mm512_stream_pd(dx + k, _mm512_maskz_mul_pd(keep, _mm512_loadu_pd(dy + k), scale));
+        }
+        _mm_sfence();
+    }
     for (; k + 8 <= n; k += 8) {
         /* dx[k..k+7] = keep ? dy * s : +0.0, keep = mask byte k/8 */
         _mm512_storeu_pd(dx + k, _mm512_maskz_mul_pd(mask[k / 8], _mm512_loadu_pd(dy + k), scale));
     }
     if (k < n) {
         __mmask8 valid = (__mmask8)((1u << (n - k)) - 1u);
+        __mmask8 keep = (__mmask8)mask_bits16_at(mask, k, n);
         __m512d v = _mm512_maskz_loadu_pd(valid, dy + k);
-        _mm512_mask_storeu_pd(dx + k, valid, _mm512_maskz_mul_pd(mask[k / 8], v, scale));
+        _mm512_mask_storeu_pd(dx + k, valid, _mm512_maskz_mul_pd(keep, v, scale));
     }
 }
 

@@ -32,6 +32,20 @@
 #define STREAM_MIN_BYTES ((size_t)16 << 20)
 #endif
 
+/* Streaming stores need an element-aligned output (a float * from C always
+ * is; a NumPy array need not be): otherwise the kernels use plain stores. */
+static inline int kernels_stream_ok(const void *y, size_t elem_size)
+{
+    return ((uintptr_t)y & (elem_size - 1)) == 0;
+}
+
+/* How many elements precede the first `align`-byte boundary at or after y
+ * (y element-aligned): those are written one by one. */
+static inline size_t kernels_stream_head(const void *y, size_t align, size_t elem_size)
+{
+    return ((align - ((uintptr_t)y & (align - 1))) & (align - 1)) / elem_size;
+}
+
 typedef struct dropout_kernels {
     const char *isa; /* "scalar", "avx2", "avx512", "neon" */
 
@@ -45,11 +59,14 @@ typedef struct dropout_kernels {
     void (*forward_f64)(const mask_stream *ms, uint64_t first, size_t n, double s,
                         const double *x, double *y, uint8_t *mask);
 
-    /* dx = bit k of mask ? dy * s : +0.0 (backward from a packed mask) */
+    /* dx = bit k of mask ? dy * s : +0.0 (backward from a packed mask).
+     * stream != 0: dx is part of an output too big for the cache (at least
+     * STREAM_MIN_BYTES in all), so ISAs that have streaming stores use them;
+     * the bits written are the same either way. */
     void (*apply_mask_f32)(size_t n, float s, const uint8_t *mask,
-                           const float *dy, float *dx);
+                           const float *dy, float *dx, int stream);
     void (*apply_mask_f64)(size_t n, double s, const uint8_t *mask,
-                           const double *dy, double *dx);
+                           const double *dy, double *dx, int stream);
 } dropout_kernels;
 
 extern const dropout_kernels dropout_kernels_scalar;

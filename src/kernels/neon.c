@@ -228,8 +228,9 @@ static void forward_f64_neon(const mask_stream *ms, uint64_t first, size_t n, do
 }
 
 static void apply_mask_f32_neon(size_t n, float s, const uint8_t *mask, const float *dy,
-                                float *dx)
+                                float *dx, int stream)
 {
+    (void)stream; /* no streaming stores on this ISA yet */
     static const uint32_t low_bits[4] = {1, 2, 4, 8}, high_bits[4] = {16, 32, 64, 128};
     const uint32x4_t bit_low = vld1q_u32(low_bits), bit_high = vld1q_u32(high_bits);
     const float32x4_t scale = vdupq_n_f32(s);
@@ -249,8 +250,9 @@ static void apply_mask_f32_neon(size_t n, float s, const uint8_t *mask, const fl
 }
 
 static void apply_mask_f64_neon(size_t n, double s, const uint8_t *mask, const double *dy,
-                                double *dx)
+                                double *dx, int stream)
 {
+    (void)stream; /* no streaming stores on this ISA yet */
     static const uint64_t bits[8] = {1, 2, 4, 8, 16, 32, 64, 128};
     const float64x2_t scale = vdupq_n_f64(s);
     size_t k = 0;

@@ -43,15 +43,17 @@ static void mask_scalar(const mask_stream *ms, uint64_t first, size_t n, uint8_t
 /* A kept element is one multiply by s (never FMA, never divide); a dropped
  * one is +0.0 whatever x is (a select, not a multiply by zero). */
 static void apply_mask_f32_scalar(size_t n, float s, const uint8_t *mask,
-                                  const float *dy, float *dx)
+                                  const float *dy, float *dx, int stream)
 {
+    (void)stream; /* plain C: the compiler's stores */
     for (size_t k = 0; k < n; k++)
         dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
 }
 
 static void apply_mask_f64_scalar(size_t n, double s, const uint8_t *mask,
-                                  const double *dy, double *dx)
+                                  const double *dy, double *dx, int stream)
 {
+    (void)stream;
     for (size_t k = 0; k < n; k++)
         dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
 }
@@ -61,7 +63,7 @@ static void forward_f32_scalar(const mask_stream *ms, uint64_t first, size_t n, 
 {
     for (size_t k = 0; k < n; k += 8) {
         uint8_t bits = (uint8_t)keep_bits_scalar(ms, first + k, group_size(n, k));
-        apply_mask_f32_scalar(group_size(n, k), s, &bits, x + k, y + k);
+        apply_mask_f32_scalar(group_size(n, k), s, &bits, x + k, y + k, 0);
         if (mask)
             mask[k / 8] = bits;
     }
@@ -72,7 +74,7 @@ static void forward_f64_scalar(const mask_stream *ms, uint64_t first, size_t n, 
 {
     for (size_t k = 0; k < n; k += 8) {
         uint8_t bits = (uint8_t)keep_bits_scalar(ms, first + k, group_size(n, k));
-        apply_mask_f64_scalar(group_size(n, k), s, &bits, x + k, y + k);
+        apply_mask_f64_scalar(group_size(n, k), s, &bits, x + k, y + k, 0);
         if (mask)
             mask[k / 8] = bits;
     }

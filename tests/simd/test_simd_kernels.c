@@ -105,21 +105,28 @@ static void check_case(double p, uint64_t seed, uint64_t stream, uint64_t first,
     isa->forward_f64(&ms, first, n, s64, yd, yd, NULL);
     COMPARE("forward_f64 in-place", yd, ydr, n * 8);
 
-    /* apply_mask on a random mask, garbage in the unused high bits too */
+    /* apply_mask on a random mask, garbage in the unused high bits too; with
+     * plain and with streaming stores (the same bits either way) */
     for (size_t i = 0; i < mask_bytes; i++)
         m.data[i] = (uint8_t)rng_next(rng);
-    ref->apply_mask_f32(n, s32, m.data, x, yr);
-    isa->apply_mask_f32(n, s32, m.data, x, y);
-    COMPARE("apply_mask_f32", y, yr, n * 4);
-    memcpy(y, x, n * 4);
-    isa->apply_mask_f32(n, s32, m.data, y, y);
-    COMPARE("apply_mask_f32 in-place", y, yr, n * 4);
-    ref->apply_mask_f64(n, s64, m.data, xd, ydr);
-    isa->apply_mask_f64(n, s64, m.data, xd, yd);
-    COMPARE("apply_mask_f64", yd, ydr, n * 8);
-    memcpy(yd, xd, n * 8);
-    isa->apply_mask_f64(n, s64, m.data, yd, yd);
-    COMPARE("apply_mask_f64 in-place", yd, ydr, n * 8);
+    ref->apply_mask_f32(n, s32, m.data, x, yr, 0);
+    ref->apply_mask_f64(n, s64, m.data, xd, ydr, 0);
+    for (int streaming = 0; streaming <= 1; streaming++) {
+        memset(y, 0, n * 4);
+        isa->apply_mask_f32(n, s32, m.data, x, y, streaming);
+        COMPARE(streaming ? "apply_mask_f32 (streaming)" : "apply_mask_f32", y, yr, n * 4);
+        memcpy(y, x, n * 4);
+        isa->apply_mask_f32(n, s32, m.data, y, y, streaming);
+        COMPARE(streaming ? "apply_mask_f32 in-place (streaming)" : "apply_mask_f32 in-place", y,
+                yr, n * 4);
+        memset(yd, 0, n * 8);
+        isa->apply_mask_f64(n, s64, m.data, xd, yd, streaming);
+        COMPARE(streaming ? "apply_mask_f64 (streaming)" : "apply_mask_f64", yd, ydr, n * 8);
+        memcpy(yd, xd, n * 8);
+        isa->apply_mask_f64(n, s64, m.data, yd, yd, streaming);
+        COMPARE(streaming ? "apply_mask_f64 in-place (streaming)" : "apply_mask_f64 in-place", yd,
+                ydr, n * 8);
+    }
 #undef COMPARE
 
     guarded *all[] = {&x32, &y32, &r32, &x64, &y64, &r64, &m, &rm};
