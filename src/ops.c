@@ -72,11 +72,13 @@ static void op_chunk(void *ctx, size_t begin, size_t end)
         break;
     case OP_FORWARD_F32:
         k->forward_f32(&c->ms, c->first + begin, n, (float)c->scale,
-                       (const float *)c->in + begin, (float *)c->out + begin, mask_out);
+                       (const float *)c->in + begin, (float *)c->out + begin, mask_out,
+                       n * sizeof(float) >= STREAM_MIN_BYTES);
         break;
     case OP_FORWARD_F64:
         k->forward_f64(&c->ms, c->first + begin, n, c->scale,
-                       (const double *)c->in + begin, (double *)c->out + begin, mask_out);
+                       (const double *)c->in + begin, (double *)c->out + begin, mask_out,
+                       n * sizeof(double) >= STREAM_MIN_BYTES);
         break;
     case OP_APPLY_F32:
         k->apply_mask_f32(n, (float)c->scale, c->mask_in + begin / 8,

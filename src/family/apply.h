@@ -30,7 +30,31 @@ typedef struct family_apply {
 
     /* sum[k] += (double)x[k]: one row of a column sum (the bias gradient) */
     void (*add_rows_f32)(size_t n, const float *x, double *sum);
+
+    /* The column sums of `rows` rows of dx = dropout backward of dy, from dy
+     * and the keep bits, without dx (which may be in memory only): for each
+     * column j < width, for r = 0, 1, ... in order,
+     *   sum[j] += (double)(keep ? dy[r * width + j] * s : +0.0f),
+     * the keep bit of element r * width + j being that bit of `bits`.
+     * width % 8 == 0 whenever rows > 1 (each row's bits start a byte). */
+    void (*add_kept_rows_f32)(size_t width, size_t rows, float s, const uint8_t *bits,
+                              const float *dy, double *sum);
 } family_apply;
+
+/* The scalar column sums of add_kept_rows_f32, for columns [j, width): the
+ * reference, and the SIMD tables' last columns. */
+static inline void family_kept_column_sums(size_t j, size_t width, size_t rows, float s,
+                                           const uint8_t *bits, const float *dy, double *sum)
+{
+    for (; j < width; j++) {
+        double total = sum[j];
+        for (size_t r = 0; r < rows; r++) {
+            const size_t k = r * width + j;
+            total += (double)((bits[k / 8] >> (k % 8)) & 1u ? dy[k] * s : 0.0f);
+        }
+        sum[j] = total;
+    }
+}
 
 extern const family_apply family_apply_scalar;
 extern const family_apply family_apply_avx2;   /* x86-64 builds only */

@@ -43,12 +43,19 @@ static void add_rows_f32_scalar(size_t n, const float *x, double *sum)
         sum[k] += (double)x[k];
 }
 
+static void add_kept_rows_f32_scalar(size_t width, size_t rows, float s, const uint8_t *bits,
+                                     const float *dy, double *sum)
+{
+    family_kept_column_sums(0, width, rows, s, bits, dy, sum);
+}
+
 const family_apply family_apply_scalar = {
     .isa = "scalar",
     .scale_bf16 = scale_bf16_scalar,
     .scale_f16 = scale_f16_scalar,
     .bias_residual_f32 = bias_residual_f32_scalar,
     .add_rows_f32 = add_rows_f32_scalar,
+    .add_kept_rows_f32 = add_kept_rows_f32_scalar,
 };
 
 /* ---- selection --------------------------------------------------------------

@@ -187,8 +187,10 @@ typedef struct residual_back_call {
     size_t rows, d, size;
     const char *dy;
     char *dx, *dbias; /* dbias may be NULL */
+    int stream;       /* dx >= STREAM_MIN_BYTES: the kernels stream it        */
 } residual_back_call;
 
+#define REGEN_RUN 16384  /* elements per regenerating call, when rows are contiguous */
 #define COLUMN_BLOCK 4096 /* whole rows where they fit: row pieces a page apart defeat the prefetcher */
 
 static void add_to_sums(const family_op *op, size_t width, const char *row, double *sum)
@@ -224,8 +226,34 @@ static void store_sums(int dtype, size_t width, const double *sum, char *out)
     }
 }
 
+/* sum[j] += dx[r][j] over `rows` contiguous rows (width % 8 == 0 if rows > 1)
+ * for dx = keep ? dy * s : +0.0, computed from dy and the keep bits (rounded
+ * exactly as dx is), so dx itself is never read back. */
+static void add_kept_to_sums(const family_op *op, size_t width, size_t rows,
+                             const uint8_t *bits, const char *dy, double *sum)
+{
+    if (op->dtype == DROPOUT_DTYPE_F32) {
+        op->apply->add_kept_rows_f32(width, rows, op->scale32, bits, (const float *)dy, sum);
+        return;
+    }
+    const double *d = (const double *)dy; /* f64: the only other dtype that gets here */
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < width; j++) {
+            const size_t k = r * width + j;
+            sum[j] += (bits[k / 8] >> (k % 8)) & 1u ? d[k] * op->scale : 0.0;
+        }
+}
+
 /* One pass per band of columns: for every row, dx = keep ? dy * s : +0.0,
- * and dx added to the band's sums while it is in cache.
+ * and dx added to the band's sums.
+ *
+ * f32 and f64 regenerating the mask use the kernel's own regenerate-and-scale
+ * on several whole rows per call where the band is whole rows (they are then
+ * contiguous), with its keep bits out; the sums then come from dy, still in
+ * the cache, and those bits, so a large dx goes to memory with streaming
+ * stores and is never read back.  Other dtypes and mask sources build the
+ * row's keep bits, apply them, and sum dx while it is in the cache.
+ *
  * Each column's sum runs over the rows in order, in double, whatever the
  * band: the bits do not depend on the thread count.
  * The call's [begin, end) are columns times PARALLEL_ALIGN (see below). */
@@ -233,26 +261,32 @@ static void residual_back_chunk(void *ctx, size_t begin, size_t end)
 {
     const residual_back_call *c = ctx;
     const size_t size = c->size, last = end / PARALLEL_ALIGN < c->d ? end / PARALLEL_ALIGN : c->d;
+    const int regen_kernel = c->source == 0 && !c->identity &&
+                             (c->op.dtype == DROPOUT_DTYPE_F32 || c->op.dtype == DROPOUT_DTYPE_F64);
     double sum[COLUMN_BLOCK];
-    uint8_t bits[COLUMN_BLOCK / 8];
+    uint8_t bits[(REGEN_RUN + COLUMN_BLOCK) / 8];
     for (size_t j0 = begin / PARALLEL_ALIGN; j0 < last; j0 += COLUMN_BLOCK) {
         const size_t width = last - j0 < COLUMN_BLOCK ? last - j0 : COLUMN_BLOCK;
+        /* rows per step: REGEN_RUN elements' worth when the band is whole rows */
+        const size_t together = regen_kernel && width == c->d && width % 8 == 0
+                                    ? (REGEN_RUN + width - 1) / width : 1;
         for (size_t j = 0; j < width; j++)
             sum[j] = 0.0;
-        for (size_t r = 0; r < c->rows; r++) {
+        for (size_t r = 0; r < c->rows; r += together) {
             const size_t e = r * c->d + j0;
+            const size_t rows = c->rows - r < together ? c->rows - r : together;
             const char *dy = c->dy + e * size;
             char *dx = c->dx + e * size;
-            if (c->identity) {
+            uint8_t *bits_out = c->dbias ? bits : NULL;
+            if (regen_kernel && c->op.dtype == DROPOUT_DTYPE_F32) {
+                c->op.kernels->forward_f32(&c->ms, c->first + e, rows * width, c->op.scale32,
+                                           (const float *)dy, (float *)dx, bits_out, c->stream);
+            } else if (regen_kernel) {
+                c->op.kernels->forward_f64(&c->ms, c->first + e, rows * width, c->op.scale,
+                                           (const double *)dy, (double *)dx, bits_out, c->stream);
+            } else if (c->identity) {
                 if (dx != dy)
                     memcpy(dx, dy, width * size);
-            } else if (c->source == 0 && c->op.dtype == DROPOUT_DTYPE_F32) {
-                /* the kernel's own fused regenerate-and-scale */
-                c->op.kernels->forward_f32(&c->ms, c->first + e, width, c->op.scale32,
-                                           (const float *)dy, (float *)dx, NULL);
-            } else if (c->source == 0 && c->op.dtype == DROPOUT_DTYPE_F64) {
-                c->op.kernels->forward_f64(&c->ms, c->first + e, width, c->op.scale,
-                                           (const double *)dy, (double *)dx, NULL);
             } else {
                 if (c->source == 0)
                     c->op.kernels->mask(&c->ms, c->first + e, width, bits);
@@ -262,8 +296,13 @@ static void residual_back_chunk(void *ctx, size_t begin, size_t end)
                     family_bits_fill(bits, width, c->fill);
                 family_apply_bits(&c->op, width, bits, dy, dx);
             }
-            if (c->dbias)
+            if (c->dbias == NULL)
+                continue;
+            if (!regen_kernel) {
                 add_to_sums(&c->op, width, dx, sum);
+                continue;
+            }
+            add_kept_to_sums(&c->op, width, rows, bits, dy, sum);
         }
         if (c->dbias)
             store_sums(c->op.dtype, width, sum, c->dbias + j0 * size);
@@ -313,6 +352,7 @@ static int residual_backward(const dropout_params *params, int dtype, void *dx, 
     c.dy = dy;
     c.dx = dx;
     c.dbias = dbias;
+    c.stream = bytes >= STREAM_MIN_BYTES;
     /* dresidual = dy is a plain copy, fastest in one piece, and first: dx
      * may be dy */
     if (dresidual != NULL && dresidual != dy)

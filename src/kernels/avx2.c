@@ -273,13 +273,14 @@ static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
 }
 
 static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
-                             const float *x, float *y, uint8_t *mask)
+                             const float *x, float *y, uint8_t *mask,
+                             int stream_hint)
 {
     philox_avx2 px;
     philox_avx2_init(&px, ms);
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     const __m256 scale = _mm256_set1_ps(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
+    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const float *xt = x + done;
@@ -287,7 +288,7 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
         ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         if (stream) {
@@ -319,13 +320,14 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
 }
 
 static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
-                             const double *x, double *y, uint8_t *mask)
+                             const double *x, double *y, uint8_t *mask,
+                             int stream_hint)
 {
     philox_avx2 px;
     philox_avx2_init(&px, ms);
     _Alignas(32) uint8_t keep[KEEP_BYTES];
     const __m256d scale = _mm256_set1_pd(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
+    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const double *xt = x + done;
@@ -333,7 +335,7 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
         ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         if (stream) {

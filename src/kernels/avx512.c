@@ -261,13 +261,14 @@ static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t
 }
 
 static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, float s,
-                               const float *x, float *y, uint8_t *mask)
+                               const float *x, float *y, uint8_t *mask,
+                               int stream_hint)
 {
     philox_avx512 px;
     philox_avx512_init(&px, ms);
     uint64_t bits[TILE / 64];
     const __m512 scale = _mm512_set1_ps(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
+    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const float *xt = x + done;
@@ -275,7 +276,7 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
         ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         if (stream) {
@@ -315,13 +316,14 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
 }
 
 static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, double s,
-                               const double *x, double *y, uint8_t *mask)
+                               const double *x, double *y, uint8_t *mask,
+                               int stream_hint)
 {
     philox_avx512 px;
     philox_avx512_init(&px, ms);
     uint64_t bits[TILE / 64];
     const __m512d scale = _mm512_set1_pd(s);
-    const int stream = n * sizeof *y >= STREAM_MIN_BYTES && kernels_stream_ok(y, sizeof *y);
+    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     for (size_t done = 0; done < n; done += TILE) {
         size_t len = n - done < TILE ? n - done : TILE;
         const double *xt = x + done;
@@ -329,7 +331,7 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         /* the tile after this one: prefetched while this one's Philox runs */
         size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
         ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         if (stream) {

@@ -20,13 +20,13 @@
 
 #include "../mask.h"
 
-/* Memory-traffic thresholds shared by the SIMD tables.  From
- * PREFETCH_MIN_BYTES of input per call on, the next tile is prefetched while
- * Philox runs (smaller calls are in cache anyway).  From STREAM_MIN_BYTES of
- * output per call on, y is written with streaming (non-temporal) stores, as
- * memcpy does for large copies: an output this big does not stay in the cache
- * anyway, and skipping the read-for-ownership of y saves a third of the
- * memory traffic. */
+/* Memory-traffic thresholds.  From PREFETCH_MIN_BYTES of input per call on,
+ * the SIMD kernels prefetch the next tile while Philox runs (smaller calls are
+ * in cache anyway).  Callers (ops.c, the family) pass stream = 1 from
+ * STREAM_MIN_BYTES of output on: y is then written with streaming
+ * (non-temporal) stores, as memcpy does for large copies: an output this big
+ * does not stay in the cache anyway, and skipping the read-for-ownership of y
+ * saves a third of the memory traffic. */
 #define PREFETCH_MIN_BYTES ((size_t)1 << 20)
 #ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
 #define STREAM_MIN_BYTES ((size_t)16 << 20)
@@ -53,11 +53,14 @@ typedef struct dropout_kernels {
     void (*mask)(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask);
 
     /* y = keep ? x * s : +0.0, and the packed mask when mask != NULL.
-     * Backward regenerating the mask is this same kernel on (dy, dx). */
+     * Backward regenerating the mask is this same kernel on (dy, dx).
+     * stream != 0: y is part of an output too big for the cache, so ISAs
+     * that can prefetch x ahead and write y with streaming stores do; the
+     * bits written are the same either way. */
     void (*forward_f32)(const mask_stream *ms, uint64_t first, size_t n, float s,
-                        const float *x, float *y, uint8_t *mask);
+                        const float *x, float *y, uint8_t *mask, int stream);
     void (*forward_f64)(const mask_stream *ms, uint64_t first, size_t n, double s,
-                        const double *x, double *y, uint8_t *mask);
+                        const double *x, double *y, uint8_t *mask, int stream);
 
     /* dx = bit k of mask ? dy * s : +0.0 (backward from a packed mask).
      * stream != 0: dx is part of an output too big for the cache (at least

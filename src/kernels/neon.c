@@ -163,8 +163,9 @@ static void mask_neon(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
 }
 
 static void forward_f32_neon(const mask_stream *ms, uint64_t first, size_t n, float s,
-                             const float *x, float *y, uint8_t *mask)
+                             const float *x, float *y, uint8_t *mask, int stream)
 {
+    (void)stream; /* no streaming stores on this ISA yet */
     philox_neon px;
     philox_neon_init(&px, ms);
     uint8_t keep[KEEP_BYTES];
@@ -194,8 +195,9 @@ static void forward_f32_neon(const mask_stream *ms, uint64_t first, size_t n, fl
 }
 
 static void forward_f64_neon(const mask_stream *ms, uint64_t first, size_t n, double s,
-                             const double *x, double *y, uint8_t *mask)
+                             const double *x, double *y, uint8_t *mask, int stream)
 {
+    (void)stream; /* no streaming stores on this ISA yet */
     philox_neon px;
     philox_neon_init(&px, ms);
     uint8_t keep[KEEP_BYTES];

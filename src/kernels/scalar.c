@@ -59,8 +59,9 @@ static void apply_mask_f64_scalar(size_t n, double s, const uint8_t *mask,
 }
 
 static void forward_f32_scalar(const mask_stream *ms, uint64_t first, size_t n, float s,
-                               const float *x, float *y, uint8_t *mask)
+                               const float *x, float *y, uint8_t *mask, int stream)
 {
+    (void)stream;
     for (size_t k = 0; k < n; k += 8) {
         uint8_t bits = (uint8_t)keep_bits_scalar(ms, first + k, group_size(n, k));
         apply_mask_f32_scalar(group_size(n, k), s, &bits, x + k, y + k, 0);
@@ -70,8 +71,9 @@ static void forward_f32_scalar(const mask_stream *ms, uint64_t first, size_t n, 
 }
 
 static void forward_f64_scalar(const mask_stream *ms, uint64_t first, size_t n, double s,
-                               const double *x, double *y, uint8_t *mask)
+                               const double *x, double *y, uint8_t *mask, int stream)
 {
+    (void)stream;
     for (size_t k = 0; k < n; k += 8) {
         uint8_t bits = (uint8_t)keep_bits_scalar(ms, first + k, group_size(n, k));
         apply_mask_f64_scalar(group_size(n, k), s, &bits, x + k, y + k, 0);

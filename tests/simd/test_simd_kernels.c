@@ -80,30 +80,37 @@ static void check_case(double p, uint64_t seed, uint64_t stream, uint64_t first,
     isa->mask(&ms, first, n, m.data);
     COMPARE("mask", m.data, rm.data, mask_bytes);
 
-    /* forward f32 with and without the mask, out-of-place */
-    memset(m.data, 0x5A, mask_bytes);
-    ref->forward_f32(&ms, first, n, s32, x, yr, NULL);
-    isa->forward_f32(&ms, first, n, s32, x, y, m.data);
-    COMPARE("forward_f32", y, yr, n * 4);
-    COMPARE("forward_f32 mask", m.data, rm.data, mask_bytes);
-    memset(y, 0, n * 4);
-    isa->forward_f32(&ms, first, n, s32, x, y, NULL);
-    COMPARE("forward_f32 (no mask)", y, yr, n * 4);
+    /* forward f32 and f64, with and without the mask, out-of-place and in
+     * place; with plain and with streaming stores (the same bits either way) */
+    ref->forward_f32(&ms, first, n, s32, x, yr, NULL, 0);
+    ref->forward_f64(&ms, first, n, s64, xd, ydr, NULL, 0);
+    for (int streaming = 0; streaming <= 1; streaming++) {
+        memset(m.data, 0x5A, mask_bytes);
+        memset(y, 0, n * 4);
+        isa->forward_f32(&ms, first, n, s32, x, y, m.data, streaming);
+        COMPARE(streaming ? "forward_f32 (streaming)" : "forward_f32", y, yr, n * 4);
+        COMPARE(streaming ? "forward_f32 mask (streaming)" : "forward_f32 mask", m.data, rm.data,
+                mask_bytes);
+        memset(y, 0, n * 4);
+        isa->forward_f32(&ms, first, n, s32, x, y, NULL, streaming);
+        COMPARE(streaming ? "forward_f32 no mask (streaming)" : "forward_f32 no mask", y, yr,
+                n * 4);
+        memcpy(y, x, n * 4);
+        isa->forward_f32(&ms, first, n, s32, y, y, NULL, streaming);
+        COMPARE(streaming ? "forward_f32 in-place (streaming)" : "forward_f32 in-place", y, yr,
+                n * 4);
 
-    /* forward f32 in-place */
-    memcpy(y, x, n * 4);
-    isa->forward_f32(&ms, first, n, s32, y, y, NULL);
-    COMPARE("forward_f32 in-place", y, yr, n * 4);
-
-    /* forward f64 */
-    memset(m.data, 0x5A, mask_bytes);
-    ref->forward_f64(&ms, first, n, s64, xd, ydr, NULL);
-    isa->forward_f64(&ms, first, n, s64, xd, yd, m.data);
-    COMPARE("forward_f64", yd, ydr, n * 8);
-    COMPARE("forward_f64 mask", m.data, rm.data, mask_bytes);
-    memcpy(yd, xd, n * 8);
-    isa->forward_f64(&ms, first, n, s64, yd, yd, NULL);
-    COMPARE("forward_f64 in-place", yd, ydr, n * 8);
+        memset(m.data, 0x5A, mask_bytes);
+        memset(yd, 0, n * 8);
+        isa->forward_f64(&ms, first, n, s64, xd, yd, m.data, streaming);
+        COMPARE(streaming ? "forward_f64 (streaming)" : "forward_f64", yd, ydr, n * 8);
+        COMPARE(streaming ? "forward_f64 mask (streaming)" : "forward_f64 mask", m.data, rm.data,
+                mask_bytes);
+        memcpy(yd, xd, n * 8);
+        isa->forward_f64(&ms, first, n, s64, yd, yd, NULL, streaming);
+        COMPARE(streaming ? "forward_f64 in-place (streaming)" : "forward_f64 in-place", yd, ydr,
+                n * 8);
+    }
 
     /* apply_mask on a random mask, garbage in the unused high bits too; with
      * plain and with streaming stores (the same bits either way) */
@@ -174,7 +181,8 @@ int main(int argc, char **argv)
             check_case(test_p[pi], rng_next(&rng), rng_next(&rng), rng_next(&rng) >> 8, n, li, &rng);
         }
     }
-    /* past 16 MiB of output: the streaming-store path, misaligned y, odd n */
+    /* past 16 MiB of output (where ops.c asks for streaming stores): many
+     * prefetched tiles, misaligned y, odd n */
     const size_t huge = (((size_t)1 << 22) + 77) / SIMD_LARGE_SCALE;
     check_case(0.1, 7, 8, ((uint64_t)1 << 33) + 3, huge, 6, &rng);
     return test_exit_code("test_simd_kernels");
