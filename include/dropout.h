@@ -391,7 +391,9 @@ DROPOUT_API int dropout_isa_status(void);
  * 0 means "all cores"; at most 256 (else DROPOUT_ERROR_INVALID_ARGUMENT).
  * The initial value comes from DROPOUT_THREADS (0 ... 256) if set and valid,
  * else all cores; dropout_threads() returns the count in use (>= 1).
- * Calls below 2^19 elements always run on the calling thread.
+ * Calls below 2^16 elements always run on the calling thread.  After a call
+ * the pool's threads spin for up to 200 us, watching for the next call,
+ * before they sleep (waking a sleeping thread costs more than that).
  *
  * Calls from several threads at once are safe.  The pool serves one call at
  * a time; a call that finds it busy runs on its own thread instead of

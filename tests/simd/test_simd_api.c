@@ -190,7 +190,7 @@ int main(int argc, char **argv)
         isas[isa_count++] = tok;
 
     /* big enough to use the pool, odd, random first */
-    big_n = ((size_t)1 << 19) + 77; /* the pool starts at 2^19 elements */
+    big_n = ((size_t)1 << 19) + 77; /* the pool starts at 2^16 elements */
     x32 = malloc(big_n * 4);
     x64 = malloc(big_n * 8);
     REQUIRE(x32 && x64, "out of memory");
