@@ -15,7 +15,9 @@ the save_mask column keeps the packed 1-bit mask instead (save_mask=True).
 Forward alone and forward + backward through autograd (y.backward(dy); for
 NumPy, dx = dy * mask * s), float32, for 1 and 2 threads (torch.set_num_threads
 and dropout.set_threads both), n from 2^12 to 2^26.  Every time is the median
-of repeated calls, Python overhead included; ratios are F.dropout's time (or
+of repeated calls, Python overhead included, taken in 5 interleaved rounds (each
+round runs a block of calls of every variant, after one untimed call), so the
+machine's ups and downs fall on all variants alike; ratios are F.dropout's time (or
 NumPy's) divided by the drop-in's: above 1 means the drop-in is faster.
 
     PYTHONPATH=python DROPOUT_LIBRARY_PATH=build/src \\
@@ -36,19 +38,30 @@ import dropout
 import dropout.torch as dt
 
 
-def median_seconds(fn, budget, min_reps=3, max_reps=2000):
-    """Median wall time of fn() over repeated calls (after one warm-up), using
-    about `budget` seconds."""
-    fn()
-    times = []
-    spent = 0.0
-    while len(times) < min_reps or (spent < budget and len(times) < max_reps):
-        start = time.perf_counter()
+def interleaved_medians(variants, budget, rounds=5):
+    """Median wall time of each fn in `variants` (name -> fn), measured in
+    `rounds` rounds: every round runs a block of calls of every variant in
+    turn, so that a change in the machine's speed (other tenants, frequency)
+    falls on all of them alike.  Each block starts with one untimed call, so
+    that each variant meets the memory allocator in its own steady state (a
+    fresh large output costs page faults and zeroing that the variant before
+    it may have caused); about budget seconds per variant in all."""
+    for fn in variants.values():
         fn()
-        elapsed = time.perf_counter() - start
-        times.append(elapsed)
-        spent += elapsed
-    return statistics.median(times)
+    times = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            fn()  # untimed: the allocator's state after the other variants
+            spent = 0.0
+            calls = 0
+            while calls < 2 or (spent < budget / rounds and calls < 400):
+                start = time.perf_counter()
+                fn()
+                elapsed = time.perf_counter() - start
+                times[name].append(elapsed)
+                spent += elapsed
+                calls += 1
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def cpu_model():
@@ -110,16 +123,16 @@ def measure(n, p, budget):
     def front_end_forward():
         dropout.forward(x_np, p, seed=1, stream=next(stream))
 
-    return {
-        "F.dropout fwd": median_seconds(torch_forward, budget),
-        "drop-in fwd": median_seconds(drop_in_forward, budget),
-        "NumPy fwd": median_seconds(numpy_forward, budget),
-        "dropout.forward fwd": median_seconds(front_end_forward, budget),
-        "F.dropout fwd+bwd": median_seconds(torch_both, budget),
-        "drop-in fwd+bwd": median_seconds(drop_in_both, budget),
-        "drop-in fwd+bwd save_mask": median_seconds(drop_in_both_saved_mask, budget),
-        "NumPy fwd+bwd": median_seconds(numpy_both, budget),
-    }
+    return interleaved_medians({
+        "F.dropout fwd": torch_forward,
+        "drop-in fwd": drop_in_forward,
+        "NumPy fwd": numpy_forward,
+        "dropout.forward fwd": front_end_forward,
+        "F.dropout fwd+bwd": torch_both,
+        "drop-in fwd+bwd": drop_in_both,
+        "drop-in fwd+bwd save_mask": drop_in_both_saved_mask,
+        "NumPy fwd+bwd": numpy_both,
+    }, budget)
 
 
 def microseconds(seconds):
