@@ -137,6 +137,30 @@ class ForwardRules(unittest.TestCase):
         self.assertIs(y, out)
         self.assertTrue(same_bits(out, dropout.forward(x, 0.3, seed=2, stream=8)))
 
+    def test_unaligned_arrays_work_and_give_the_same_bits(self):
+        # NumPy arrays need not be aligned to their element size; the
+        # library's streaming stores (outputs of 16 MiB or more, here on one
+        # thread) need aligned outputs and fall back to plain stores.
+        n = (1 << 22) + 5
+        x = awkward_values(n, np.float32)
+        want = dropout.forward(x, 0.3, seed=3, stream=9)
+        raw_x = np.zeros(4 * n + 1, dtype=np.uint8)
+        raw_y = np.zeros(4 * n + 1, dtype=np.uint8)
+        ux = raw_x[1:].view(np.float32)
+        uy = raw_y[1:].view(np.float32)
+        self.assertFalse(ux.flags.aligned)
+        ux[:] = x
+        before = dropout.threads()
+        try:
+            dropout.set_threads(1)
+            dropout.forward(ux, 0.3, seed=3, stream=9, out=uy)
+            self.assertTrue(same_bits(uy, want))
+            mask = dropout.mask(n, 0.3, seed=3, stream=9)
+            dropout.backward(ux, 0.3, mask=mask, out=uy)
+            self.assertTrue(same_bits(uy, want))
+        finally:
+            dropout.set_threads(before)
+
     def test_a_slice_with_its_offset_is_that_slice_of_the_whole(self):
         x = awkward_values(10000, np.float32)
         whole = dropout.forward(x, 0.25, seed=3, stream=4)
