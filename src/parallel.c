@@ -49,12 +49,19 @@
 static atomic_uint thread_setting; /* 0: all cores */
 static pthread_once_t setting_once = PTHREAD_ONCE_INIT;
 
+/* Counted once: glibc's sysconf reads /sys (open, read, close) on every
+ * call, which would cost every dropout call a few microseconds. */
 static unsigned online_cores(void)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1)
-        return 1;
-    return cores > PARALLEL_MAX_THREADS ? PARALLEL_MAX_THREADS : (unsigned)cores;
+    static atomic_uint counted; /* 0: not yet; any thread may count */
+    unsigned cores = atomic_load_explicit(&counted, memory_order_relaxed);
+    if (cores == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        cores = online < 1 ? 1 : online > PARALLEL_MAX_THREADS ? PARALLEL_MAX_THREADS
+                                                              : (unsigned)online;
+        atomic_store_explicit(&counted, cores, memory_order_relaxed);
+    }
+    return cores;
 }
 
 /* DROPOUT_THREADS: a count from 1 to PARALLEL_MAX_THREADS, or 0 for all

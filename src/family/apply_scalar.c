@@ -66,6 +66,7 @@ const family_apply family_apply_scalar = {
 
 #if defined(DROPOUT_FAMILY_X86)
 #include <cpuid.h>
+#include <stdatomic.h>
 
 static int cpu_has_avx512(void)
 {
@@ -74,13 +75,19 @@ static int cpu_has_avx512(void)
 
 /* F16C is CPUID.1:ECX bit 29 (asked directly: not every compiler's
  * __builtin_cpu_supports knows "f16c"); its state is the AVX state that the
- * avx2 check already covers. */
+ * avx2 check already covers.  Asked once: CPUID traps to the hypervisor on
+ * a virtual machine, microseconds per family call otherwise. */
 static int cpu_has_avx2(void)
 {
-    unsigned eax, ebx, ecx, edx;
-    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
-        return 0;
-    return __builtin_cpu_supports("avx2") && ((ecx >> 29) & 1u);
+    static atomic_int known = -1; /* -1: not asked yet; any thread may ask */
+    int answer = atomic_load_explicit(&known, memory_order_relaxed);
+    if (answer < 0) {
+        unsigned eax, ebx, ecx, edx;
+        answer = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && __builtin_cpu_supports("avx2") &&
+                 ((ecx >> 29) & 1u);
+        atomic_store_explicit(&known, answer, memory_order_relaxed);
+    }
+    return answer;
 }
 #endif
 
