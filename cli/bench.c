@@ -19,9 +19,10 @@
  *
  * Only the public header is used: this is what a user of the library sees.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign, pthread barriers */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +66,59 @@ typedef struct roof_job {
     double s;
 } roof_job;
 
+/* A barrier whose waiters spin for up to 200 us before they sleep, as the
+ * library's own pool does between calls (docs/performance.md): with plain
+ * pthread barriers a wake-up on a virtual machine costs more than a small
+ * roofline call, and the roofline would look slower than it can be. */
+typedef struct spin_barrier {
+    unsigned count;
+    atomic_uint arrived;
+    atomic_uint phase;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+} spin_barrier;
+
+static int spin_barrier_init(spin_barrier *b, unsigned count)
+{
+    b->count = count;
+    atomic_init(&b->arrived, 0);
+    atomic_init(&b->phase, 0);
+    if (pthread_mutex_init(&b->lock, NULL) != 0)
+        return -1;
+    return pthread_cond_init(&b->wake, NULL) != 0 ? -1 : 0;
+}
+
+static void spin_barrier_destroy(spin_barrier *b)
+{
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->wake);
+}
+
+static void spin_barrier_wait(spin_barrier *b)
+{
+    unsigned phase = atomic_load(&b->phase);
+    if (atomic_fetch_add(&b->arrived, 1) + 1 == b->count) {
+        atomic_store(&b->arrived, 0);
+        pthread_mutex_lock(&b->lock);
+        atomic_fetch_add(&b->phase, 1);
+        pthread_cond_broadcast(&b->wake);
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
+    double start = now_ns();
+    for (unsigned i = 1; atomic_load(&b->phase) == phase; i++)
+        if (i % 64 == 0 && now_ns() - start > 200e3)
+            break;
+    pthread_mutex_lock(&b->lock);
+    while (atomic_load(&b->phase) == phase)
+        pthread_cond_wait(&b->wake, &b->lock);
+    pthread_mutex_unlock(&b->lock);
+}
+
 typedef struct roof_pool {
     unsigned threads; /* including the caller */
     pthread_t workers[MAX_THREADS];
-    pthread_barrier_t start, finish;
+    spin_barrier start, finish;
     roof_job job;
     int quit;
 } roof_pool;
@@ -108,11 +158,11 @@ static void *roof_worker(void *arg)
 {
     roof_worker_arg *a = arg;
     for (;;) {
-        pthread_barrier_wait(&a->pool->start);
+        spin_barrier_wait(&a->pool->start);
         if (a->pool->quit)
             return NULL;
         roof_chunk(&a->pool->job, a->index, a->pool->threads);
-        pthread_barrier_wait(&a->pool->finish);
+        spin_barrier_wait(&a->pool->finish);
     }
 }
 
@@ -122,8 +172,8 @@ static int roof_pool_start(roof_pool *pool, unsigned threads)
     pool->quit = 0;
     if (threads <= 1)
         return 0;
-    if (pthread_barrier_init(&pool->start, NULL, threads) != 0 ||
-        pthread_barrier_init(&pool->finish, NULL, threads) != 0)
+    if (spin_barrier_init(&pool->start, threads) != 0 ||
+        spin_barrier_init(&pool->finish, threads) != 0)
         return -1;
     for (unsigned i = 1; i < threads; i++) {
         roof_args[i] = (roof_worker_arg){pool, i};
@@ -138,11 +188,11 @@ static void roof_pool_stop(roof_pool *pool)
     if (pool->threads <= 1)
         return;
     pool->quit = 1;
-    pthread_barrier_wait(&pool->start);
+    spin_barrier_wait(&pool->start);
     for (unsigned i = 1; i < pool->threads; i++)
         pthread_join(pool->workers[i], NULL);
-    pthread_barrier_destroy(&pool->start);
-    pthread_barrier_destroy(&pool->finish);
+    spin_barrier_destroy(&pool->start);
+    spin_barrier_destroy(&pool->finish);
 }
 
 static void roof_run(roof_pool *pool, const roof_job *job, int parallel)
@@ -152,9 +202,9 @@ static void roof_run(roof_pool *pool, const roof_job *job, int parallel)
         return;
     }
     pool->job = *job;
-    pthread_barrier_wait(&pool->start);
+    spin_barrier_wait(&pool->start);
     roof_chunk(job, 0, pool->threads);
-    pthread_barrier_wait(&pool->finish);
+    spin_barrier_wait(&pool->finish);
 }
 
 /* ---- one measurement ------------------------------------------------------- */
