@@ -15,7 +15,9 @@
  * The roofline at T threads is the faster of the loop on the calling thread
  * and the loop split over T threads (a small pool of this file's own): the
  * best way to move the bytes with up to T threads, so a slow roofline cannot
- * flatter the ratio.  `mask` writes only bits; its ratio is informative.
+ * flatter the ratio.  Its samples are taken in turn with the operation's
+ * (op, roofline, op, roofline, ...), so that the ups and downs of a shared
+ * machine fall on both.  `mask` writes only bits; its ratio is informative.
  *
  * Only the public header is used: this is what a user of the library sees.
  */
@@ -253,26 +255,53 @@ static int call_once(const target *t)
     }
 }
 
-/* Median, min, max ns/element of `repeats` samples, after a warm-up. */
-static int measure(const target *t, unsigned repeats, stats *out)
+/* One sample: ns per element of enough calls of t to take a measurable time. */
+static int sample(const target *t, double *ns_per_element)
 {
     const size_t n = t->b->n;
     const size_t calls = n >= MIN_ELEMENTS_PER_SAMPLE ? 1 : (MIN_ELEMENTS_PER_SAMPLE + n - 1) / n;
-    double samples[64];
+    int status = DROPOUT_OK;
+    double start = now_ns();
+    for (size_t c = 0; c < calls && status == DROPOUT_OK; c++)
+        status = call_once(t);
+    *ns_per_element = (now_ns() - start) / ((double)calls * (double)n);
+    return status;
+}
+
+static void stats_of(double *samples, unsigned count, stats *out)
+{
+    qsort(samples, count, sizeof samples[0], compare_doubles);
+    out->min = samples[0];
+    out->max = samples[count - 1];
+    out->median = count % 2 ? samples[count / 2]
+                            : 0.5 * (samples[count / 2 - 1] + samples[count / 2]);
+}
+
+/* `repeats` samples of t and of each roofline variant in roofs[], after a
+ * warm-up of each, taken in turn (t, roof 0, roof 1, t, roof 0, ...): a change
+ * in the machine's speed then falls on the operation and on its yardstick
+ * alike.  *roof gets the stats of the faster roofline variant (by median). */
+static int measure_against(const target *t, const target *roofs, size_t roof_count,
+                           unsigned repeats, stats *out, stats *roof)
+{
+    double samples[64], roof_samples[2][64];
     int status = call_once(t);
+    for (size_t v = 0; v < roof_count && status == DROPOUT_OK; v++)
+        status = call_once(&roofs[v]);
     for (unsigned r = 0; r < repeats && status == DROPOUT_OK; r++) {
-        double start = now_ns();
-        for (size_t c = 0; c < calls && status == DROPOUT_OK; c++)
-            status = call_once(t);
-        samples[r] = (now_ns() - start) / ((double)calls * (double)n);
+        status = sample(t, &samples[r]);
+        for (size_t v = 0; v < roof_count && status == DROPOUT_OK; v++)
+            status = sample(&roofs[v], &roof_samples[v][r]);
     }
     if (status != DROPOUT_OK)
         return status;
-    qsort(samples, repeats, sizeof samples[0], compare_doubles);
-    out->min = samples[0];
-    out->max = samples[repeats - 1];
-    out->median = repeats % 2 ? samples[repeats / 2]
-                              : 0.5 * (samples[repeats / 2 - 1] + samples[repeats / 2]);
+    stats_of(samples, repeats, out);
+    for (size_t v = 0; v < roof_count; v++) {
+        stats st;
+        stats_of(roof_samples[v], repeats, &st);
+        if (v == 0 || st.median < roof->median)
+            *roof = st;
+    }
     return DROPOUT_OK;
 }
 
@@ -448,23 +477,17 @@ int cli_bench(int argc, char **argv)
                 for (size_t ti = 0; ti < thread_count && status == DROPOUT_OK; ti++) {
                     unsigned threads = thread_counts[ti];
                     dropout_set_threads(threads);
-                    /* roofline: the faster of 1 thread and `threads` threads */
-                    stats roof1, roof_t, roof;
-                    target rt = {-1, 0, &pool, &params, &b};
-                    status = measure(&rt, (unsigned)repeats, &roof1);
-                    roof = roof1;
-                    if (threads > 1 && threads == max_threads) {
-                        rt.roof_parallel = 1;
-                        measure(&rt, (unsigned)repeats, &roof_t);
-                        if (roof_t.median < roof.median)
-                            roof = roof_t;
-                    }
+                    /* roofline: the faster of 1 thread and `threads` threads,
+                     * sampled in turn with each operation */
+                    target roofs[2] = {{-1, 0, &pool, &params, &b}, {-1, 1, &pool, &params, &b}};
+                    const size_t roof_count = threads > 1 && threads == max_threads ? 2 : 1;
                     for (int op = 0; op < OP_COUNT && status == DROPOUT_OK; op++) {
                         if (op_choice != OP_ALL && op != op_choice)
                             continue;
                         target t = {op, 0, &pool, &params, &b};
-                        stats st;
-                        status = measure(&t, (unsigned)repeats, &st);
+                        stats st, roof;
+                        status = measure_against(&t, roofs, roof_count, (unsigned)repeats, &st,
+                                                 &roof);
                         if (status != DROPOUT_OK)
                             break;
                         double gbs = bytes_per_element(op, f64) / st.median;
