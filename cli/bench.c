@@ -17,13 +17,15 @@
  * best way to move the bytes with up to T threads, so a slow roofline cannot
  * flatter the ratio.  Its samples are taken in turn with the operation's
  * (op, roofline, op, roofline, ...), so that the ups and downs of a shared
- * machine fall on both.  `mask` writes only bits; its ratio is informative.
+ * machine fall on both; before each sample the other side's threads are
+ * given time to stop spinning, and an untimed call warms the target up.  `mask` writes only bits; its ratio is informative.
  *
  * Only the public header is used: this is what a user of the library sees.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,9 +110,13 @@ static void spin_barrier_wait(spin_barrier *b)
         return;
     }
     double start = now_ns();
-    for (unsigned i = 1; atomic_load(&b->phase) == phase; i++)
-        if (i % 64 == 0 && now_ns() - start > 200e3)
-            break;
+    for (unsigned i = 0; atomic_load(&b->phase) == phase; i++) {
+        if (i >= 64) { /* then yield, as the library's pool does */
+            sched_yield();
+            if (now_ns() - start > 200e3)
+                break;
+        }
+    }
     pthread_mutex_lock(&b->lock);
     while (atomic_load(&b->phase) == phase)
         pthread_cond_wait(&b->wake, &b->lock);
@@ -277,21 +283,35 @@ static void stats_of(double *samples, unsigned count, stats *out)
                             : 0.5 * (samples[count / 2 - 1] + samples[count / 2]);
 }
 
-/* `repeats` samples of t and of each roofline variant in roofs[], after a
- * warm-up of each, taken in turn (t, roof 0, roof 1, t, roof 0, ...): a change
- * in the machine's speed then falls on the operation and on its yardstick
- * alike.  *roof gets the stats of the faster roofline variant (by median). */
+/* Lets the threads of the last target (the library's pool or the
+ * roofline's) finish spinning and go to sleep (both spin 200 us), so that
+ * they do not compete for the cores with the next target. */
+static void settle(void)
+{
+    struct timespec pause = {0, 400000};
+    nanosleep(&pause, NULL);
+}
+
+/* `repeats` samples of t and of each roofline variant in roofs[], taken in
+ * turn (t, roof 0, roof 1, t, roof 0, ...) so that a change in the machine's
+ * speed falls on the operation and on its yardstick alike; each sample after
+ * a settle() and an untimed call.  *roof gets the stats of the faster
+ * roofline variant (by median). */
 static int measure_against(const target *t, const target *roofs, size_t roof_count,
                            unsigned repeats, stats *out, stats *roof)
 {
     double samples[64], roof_samples[2][64];
-    int status = call_once(t);
-    for (size_t v = 0; v < roof_count && status == DROPOUT_OK; v++)
-        status = call_once(&roofs[v]);
+    int status = DROPOUT_OK;
     for (unsigned r = 0; r < repeats && status == DROPOUT_OK; r++) {
-        status = sample(t, &samples[r]);
-        for (size_t v = 0; v < roof_count && status == DROPOUT_OK; v++)
+        settle();
+        status = call_once(t);
+        if (status == DROPOUT_OK)
+            status = sample(t, &samples[r]);
+        for (size_t v = 0; v < roof_count && status == DROPOUT_OK; v++) {
+            settle();
+            call_once(&roofs[v]);
             status = sample(&roofs[v], &roof_samples[v][r]);
+        }
     }
     if (status != DROPOUT_OK)
         return status;

@@ -27,6 +27,7 @@
 #include "parallel.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -129,13 +130,21 @@ static long elapsed_ns(const struct timespec *since)
     return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
 }
 
-static inline void spin_pause(void)
+/* One step of a wait loop: a pause for the first steps, then sched_yield:
+ * when every core is busy (a caller's own thread pool, another process), a
+ * waiting thread then hands its core to whoever can use it instead of
+ * burning it; when a core is idle, the yield returns at once. */
+static inline void spin_step(unsigned i)
 {
+    if (i < 64) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
+        __asm__ __volatile__("yield");
 #endif
+    } else {
+        sched_yield();
+    }
 }
 
 /* Spins (unlocked) until *value != old or PARALLEL_SPIN_NS have passed;
@@ -144,12 +153,12 @@ static void spin_while_ulong(const atomic_ulong *value, unsigned long old, const
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    for (unsigned i = 1;; i++) {
+    for (unsigned i = 0;; i++) {
         if (atomic_load_explicit(value, memory_order_acquire) != old ||
             atomic_load_explicit(stop, memory_order_relaxed))
             return;
-        spin_pause();
-        if (i % 64 == 0 && elapsed_ns(&start) > PARALLEL_SPIN_NS)
+        spin_step(i);
+        if (i >= 64 && elapsed_ns(&start) > PARALLEL_SPIN_NS)
             return;
     }
 }
@@ -158,11 +167,11 @@ static void spin_while_nonzero(const atomic_uint *value)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    for (unsigned i = 1;; i++) {
+    for (unsigned i = 0;; i++) {
         if (atomic_load_explicit(value, memory_order_acquire) == 0)
             return;
-        spin_pause();
-        if (i % 64 == 0 && elapsed_ns(&start) > PARALLEL_SPIN_NS)
+        spin_step(i);
+        if (i >= 64 && elapsed_ns(&start) > PARALLEL_SPIN_NS)
             return;
     }
 }
