@@ -31,14 +31,14 @@ static uint64_t read_xcr0(void)
     return ((uint64_t)edx << 32) | eax;
 }
 
-/* 0: neither, 1: AVX2 usable, 2: AVX2 and AVX-512 F+BW+VL usable. */
+/* 0: neither, 1: AVX2 (+ F16C) usable, 2: that and AVX-512 F+BW+VL usable. */
 static int x86_level(void)
 {
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
         return 0;
-    const unsigned osxsave = 1u << 27, avx = 1u << 28;
-    if ((ecx & (osxsave | avx)) != (osxsave | avx))
+    const unsigned osxsave = 1u << 27, avx = 1u << 28, f16c = 1u << 29;
+    if ((ecx & (osxsave | avx | f16c)) != (osxsave | avx | f16c)) /* every AVX2 CPU has F16C */
         return 0;
     const uint64_t xcr0 = read_xcr0();
     if ((xcr0 & 0x6) != 0x6) /* XMM and YMM state */

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "apply.h"
+#include "kernels/half_avx2.h"
 
 /* All-ones 32-bit lanes where bit k of `byte` is set, lane k. */
 static inline __m256i keep_lanes32(unsigned byte)
@@ -26,22 +27,6 @@ static inline __m128i keep_lanes16(unsigned byte)
     return _mm_cmpeq_epi16(_mm_and_si128(b, lane_bit), lane_bit);
 }
 
-/* f32 bits -> bf16 in the low half of each lane:
- *   nan ? (b >> 16) | 0x40 : (b + 0x7FFF + ((b >> 16) & 1)) >> 16 */
-static inline __m256i round_bf16_lanes(__m256 v)
-{
-    const __m256i b = _mm256_castps_si256(v);
-    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
-    __m256i rounded = _mm256_add_epi32(b, _mm256_add_epi32(_mm256_set1_epi32(0x7FFF), lsb));
-    rounded = _mm256_srli_epi32(rounded, 16);
-    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x7FFFFFFF)),
-                                     _mm256_set1_epi32(0x7F800000));
-    if (_mm256_testz_si256(nan, nan)) /* the common case: no NaN in these 8 */
-        return rounded;
-    __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(0x40));
-    return _mm256_blendv_epi8(rounded, quiet, nan);
-}
-
 /* bf16 lanes of a 16-element step, in unpack order: unpacklo_epi16(0, x) puts
  * elements 0-3 and 8-11 in the high halves of 32-bit lanes (an exact bf16 ->
  * f32), unpackhi_epi16 elements 4-7 and 12-15; packus_epi32 of the two
@@ -53,7 +38,7 @@ static inline __m256i scale_half_step_bf16(__m256i wide, __m256 s, __m256i keep1
     __m256i keep = _mm256_cmpeq_epi32(_mm256_and_si256(keep16, lane_bits), lane_bits);
     __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_castsi256_ps(wide), s),
                              _mm256_castsi256_ps(keep)); /* dropped: +0.0 -> 0x0000 */
-    __m256i rounded = round_bf16_lanes(v);
+    __m256i rounded = half_round_bf16_avx2(v);
     return rounded;
 }
 

@@ -152,6 +152,8 @@ typedef struct family_walk {
     uint64_t first;
     const uint8_t *mask_in;
     uint8_t *mask_out; /* elementwise plans only: mask index == element index */
+    int half_kernel;   /* elementwise bf16/f16 scale from the mask op: the kernel
+                        * table's forward_half does bits and apply in one pass */
     size_t elem_size;
     const char *x;
     char *y;
@@ -191,6 +193,14 @@ static void walk_piece(const family_walk *w, size_t e, uint64_t m, size_t count,
             family_apply_noise(&w->op, piece, noise, w->x + (e + k) * size,
                                w->y + (e + k) * size);
         }
+        return;
+    }
+    if (w->half_kernel) {
+        w->op.kernels->forward_half(&w->ms, w->first + m, count, w->op.scale32,
+                                    w->op.dtype == DROPOUT_DTYPE_BF16,
+                                    (const uint16_t *)(w->x + e * size),
+                                    (uint16_t *)(w->y + e * size),
+                                    w->mask_out ? w->mask_out + m / 8 : NULL, w->op.stream);
         return;
     }
     if (!cache->valid || cache->m != m || cache->count != count) {
@@ -456,6 +466,9 @@ static int shaped_run(const dropout_params *params, int variant, int dtype,
     /* an output this big leaves the cache anyway: the apply loops skip the
      * read-for-ownership of y with streaming stores, as the kernels do */
     w.op.stream = n * size >= STREAM_MIN_BYTES;
+    w.half_kernel = w.source == SOURCE_REGEN && w.op.kind == FAMILY_SCALE &&
+                    w.plan.mask_elements == w.plan.elements && w.op.kernels->forward_half != NULL &&
+                    (dtype == DROPOUT_DTYPE_BF16 || dtype == DROPOUT_DTYPE_F16);
     parallel_run(n, walk_chunk, &w);
     return DROPOUT_OK;
 }

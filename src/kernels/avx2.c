@@ -1,5 +1,6 @@
 /*
- * avx2.c — the kernel table for x86-64 AVX2.  Same bits as scalar.c.
+ * avx2.c — the kernel table for x86-64 AVX2 (with F16C, which every AVX2 CPU
+ * has and dispatch.c checks).  Same bits as scalar.c.
  *
  * Work goes tile by tile (TILE elements, small enough that the keep bytes
  * stay in L1 beside x and y):
@@ -18,6 +19,8 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "half_avx2.h"
+#include "../family/half.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
 #define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
@@ -366,6 +369,71 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
         _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
+/* 16 bf16 elements: y = keep ? round_bf16((float)x * s) : +0.0.  The keep
+ * bytes (0xFF / 0x00) become lane masks; dropped lanes are zeroed before the
+ * rounding (+0.0 rounds to 0x0000). */
+static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, __m128i keep, __m256 s)
+{
+    __m256 lo = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)x)), 16));
+    __m256 hi = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + 8))), 16));
+    lo = _mm256_and_ps(_mm256_mul_ps(lo, s), _mm256_castsi256_ps(_mm256_cvtepi8_epi32(keep)));
+    hi = _mm256_and_ps(_mm256_mul_ps(hi, s),
+                       _mm256_castsi256_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(keep, 8))));
+    /* packus interleaves the 128-bit halves: 0-3, 8-11, 4-7, 12-15; the
+     * permute puts them back in order */
+    __m256i packed = _mm256_packus_epi32(half_round_bf16_avx2(lo), half_round_bf16_avx2(hi));
+    _mm256_storeu_si256((__m256i *)y, _mm256_permute4x64_epi64(packed, 0xD8));
+}
+
+/* The same for f16, with F16C (vcvtps2ph rounds to nearest-even and quiets
+ * NaN exactly as half.h does). */
+static inline void scale16_f16_avx2(const uint16_t *x, uint16_t *y, __m128i keep, __m256 s)
+{
+    const int round = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    __m256 lo = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x)), s);
+    __m256 hi = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 8))), s);
+    __m128i keep_lo = _mm_cvtepi8_epi16(keep), keep_hi = _mm_cvtepi8_epi16(_mm_srli_si128(keep, 8));
+    _mm_storeu_si128((__m128i *)y, _mm_and_si128(_mm256_cvtps_ph(lo, round), keep_lo));
+    _mm_storeu_si128((__m128i *)(y + 8), _mm_and_si128(_mm256_cvtps_ph(hi, round), keep_hi));
+}
+
+static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
+                              int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
+                              int stream_hint)
+{
+    philox_avx2 px;
+    philox_avx2_init(&px, ms);
+    _Alignas(32) uint8_t keep[KEEP_BYTES];
+    const __m256 scale = _mm256_set1_ps(s);
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        const uint16_t *xt = x + done;
+        uint16_t *yt = y + done;
+        /* the tile after this one: prefetched while this one's Philox runs */
+        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
+        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt
+                                                                          : 0};
+        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
+        size_t k = 0;
+        if (bf16) {
+            for (; k + 16 <= len; k += 16)
+                scale16_bf16_avx2(xt + k, yt + k, _mm_loadu_si128((const __m128i *)(kb + k)), scale);
+            for (; k < len; k++)
+                yt[k] = kb[k] ? half_bf16_from_f32(half_f32_from_bf16(xt[k]) * s) : 0;
+        } else {
+            for (; k + 16 <= len; k += 16)
+                scale16_f16_avx2(xt + k, yt + k, _mm_loadu_si128((const __m128i *)(kb + k)), scale);
+            for (; k < len; k++)
+                yt[k] = kb[k] ? half_f16_from_f32(half_f32_from_f16(xt[k]) * s) : 0;
+        }
+        if (mask)
+            pack_keep_avx2(kb, len, mask + done / 8);
+    }
+}
+
 /* Bits k ... k + 7 of a packed mask, for any k with k + 7 < n (a streaming
  * head can leave k off a multiple of 8; then both bytes exist). */
 static inline unsigned mask_byte_at(const uint8_t *mask, size_t k)
@@ -449,4 +517,5 @@ const dropout_kernels dropout_kernels_avx2 = {
     .forward_f64 = forward_f64_avx2,
     .apply_mask_f32 = apply_mask_f32_avx2,
     .apply_mask_f64 = apply_mask_f64_avx2,
+    .forward_half = forward_half_avx2,
 };

@@ -5,7 +5,7 @@
 if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
     list(APPEND DROPOUT_SOURCES kernels/avx2.c kernels/avx512.c)
-    set_source_files_properties(kernels/avx2.c PROPERTIES COMPILE_OPTIONS "-mavx2")
+    set_source_files_properties(kernels/avx2.c PROPERTIES COMPILE_OPTIONS "-mavx2;-mf16c")
     set_source_files_properties(kernels/avx512.c PROPERTIES
       COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl")
   elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")

@@ -70,6 +70,14 @@ typedef struct dropout_kernels {
                            const float *dy, float *dx, int stream);
     void (*apply_mask_f64)(size_t n, double s, const uint8_t *mask,
                            const double *dy, double *dx, int stream);
+
+    /* bf16 (bf16 != 0) or f16: y = keep ? round((float)x * s) : +0.0,
+     * rounded once to nearest-even as family/half.h does, and the packed
+     * mask when mask != NULL: the family's elementwise half-precision
+     * dropout in one pass.  NULL in tables without it: the family then
+     * builds the keep bits with `mask` and applies them (family/apply.h). */
+    void (*forward_half)(const mask_stream *ms, uint64_t first, size_t n, float s, int bf16,
+                         const uint16_t *x, uint16_t *y, uint8_t *mask, int stream);
 } dropout_kernels;
 
 extern const dropout_kernels dropout_kernels_scalar;
