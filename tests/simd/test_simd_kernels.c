@@ -14,6 +14,7 @@
  */
 #include "simd_test.h"
 
+#include "family/half.h"
 #include "kernels/kernels.h"
 
 /* Where the tables come from: the library's dispatcher, or (the AVX-512
@@ -110,6 +111,43 @@ static void check_case(double p, uint64_t seed, uint64_t stream, uint64_t first,
         isa->forward_f64(&ms, first, n, s64, yd, yd, NULL, streaming);
         COMPARE(streaming ? "forward_f64 in-place (streaming)" : "forward_f64 in-place", yd, ydr,
                 n * 8);
+    }
+
+    /* forward_half (tables that have it): bf16 and f16 from the scalar mask
+     * and half.h's rounding, y = keep ? round((float)x * s) : +0 */
+    if (isa->forward_half != NULL) {
+        guarded h_in = guarded_alloc(n * 2, 2 * (misalign % 16));
+        guarded h_out = guarded_alloc(n * 2, 2 * ((misalign + 7) % 16));
+        guarded h_ref = guarded_alloc(n * 2, 0);
+        uint16_t *hx = (uint16_t *)h_in.data, *hy = (uint16_t *)h_out.data;
+        uint16_t *hr = (uint16_t *)h_ref.data;
+        for (int bf16 = 0; bf16 <= 1; bf16++) {
+            for (size_t i = 0; i < n; i++) {
+                uint16_t bits = (uint16_t)rng_next(rng); /* any pattern: NaN, Inf, subnormal */
+                hx[i] = i % 3 ? bits : (bf16 ? half_bf16_from_f32(x[i]) : half_f16_from_f32(x[i]));
+                float v = bf16 ? half_f32_from_bf16(hx[i]) : half_f32_from_f16(hx[i]);
+                int keep = (rm.data[i / 8] >> (i % 8)) & 1;
+                hr[i] = !keep ? 0 : bf16 ? half_bf16_from_f32(v * s32) : half_f16_from_f32(v * s32);
+            }
+            for (int streaming = 0; streaming <= 1; streaming++) {
+                memset(m.data, 0x5A, mask_bytes);
+                memset(hy, 0x77, n * 2);
+                isa->forward_half(&ms, first, n, s32, bf16, hx, hy, m.data, streaming);
+                COMPARE(bf16 ? "forward_half bf16" : "forward_half f16", hy, hr, n * 2);
+                COMPARE(bf16 ? "forward_half bf16 mask" : "forward_half f16 mask", m.data, rm.data,
+                        mask_bytes);
+                memcpy(hy, hx, n * 2);
+                isa->forward_half(&ms, first, n, s32, bf16, hy, hy, NULL, streaming);
+                COMPARE(bf16 ? "forward_half bf16 in-place" : "forward_half f16 in-place", hy, hr,
+                        n * 2);
+            }
+        }
+        guarded *half_buffers[] = {&h_in, &h_out, &h_ref};
+        for (size_t i = 0; i < 3; i++) {
+            CHECK(guarded_intact(half_buffers[i]), "%s: n=%zu: forward_half wrote outside buffer %zu",
+                  isa->isa, n, i);
+            guarded_free(half_buffers[i]);
+        }
     }
 
     /* apply_mask on a random mask, garbage in the unused high bits too; with
