@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "apply.h"
+#include "kernels/half_avx512.h"
 
 static inline __mmask16 keep16(const uint8_t *bits, size_t k)
 {
@@ -20,22 +21,12 @@ static void scale_bf16_avx512(size_t n, float s, const uint8_t *bits, const uint
                               uint16_t *y)
 {
     const __m512 sv = _mm512_set1_ps(s);
-    const __m512i one = _mm512_set1_epi32(1), round_bias = _mm512_set1_epi32(0x7FFF);
-    const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000);
-    const __m512i quiet = _mm512_set1_epi32(0x40);
     size_t k = 0;
     for (; k + 16 <= n; k += 16) {
         __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + k)));
         __m512 v = _mm512_maskz_mul_ps(keep16(bits, k),
                                        _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)), sv);
-        /* nan ? (b >> 16) | 0x40 : (b + 0x7FFF + ((b >> 16) & 1)) >> 16 */
-        __m512i b = _mm512_castps_si512(v);
-        __m512i high = _mm512_srli_epi32(b, 16);
-        __m512i rounded = _mm512_srli_epi32(
-            _mm512_add_epi32(b, _mm512_add_epi32(round_bias, _mm512_and_si512(high, one))), 16);
-        __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(b, abs_mask), inf);
-        rounded = _mm512_mask_or_epi32(rounded, nan, high, quiet);
-        _mm256_storeu_si256((__m256i *)(y + k), _mm512_cvtepi32_epi16(rounded));
+        _mm256_storeu_si256((__m256i *)(y + k), _mm512_cvtepi32_epi16(half_round_bf16_avx512(v)));
     }
     if (k < n)
         family_apply_scalar.scale_bf16(n - k, s, bits + k / 8, x + k, y + k);

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "half_avx512.h"
+#include "../family/half.h"
 
 #define TILE 2048  /* elements per tile; a multiple of 64 */
 #define GROUP 256  /* elements per Philox vector: 16 blocks of 16 bytes */
@@ -370,6 +372,53 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
 }
 
+static void forward_half_avx512(const mask_stream *ms, uint64_t first, size_t n, float s,
+                                int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
+                                int stream_hint)
+{
+    philox_avx512 px;
+    philox_avx512_init(&px, ms);
+    uint64_t bits[TILE / 64];
+    const __m512 scale = _mm512_set1_ps(s);
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        const uint16_t *xt = x + done;
+        uint16_t *yt = y + done;
+        /* the tile after this one: prefetched while this one's Philox runs */
+        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
+        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
+                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt
+                                                                          : 0};
+        tile_keep_avx512(ms, &px, first + done, len, bits, next);
+        size_t k = 0;
+        for (; k + 16 <= len; k += 16) {
+            /* y[k..k+15] = keep ? round((float)x * s) : +0 (maskz: dropped
+             * lanes are +0.0 before rounding, and +0.0 rounds to 0x0000) */
+            __mmask16 keep = (__mmask16)(bits[k / 64] >> (k % 64));
+            __m256i raw = _mm256_loadu_si256((const __m256i *)(xt + k));
+            __m256i out;
+            if (bf16) {
+                __m512 v = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+                out = _mm512_cvtepi32_epi16(half_round_bf16_avx512(_mm512_maskz_mul_ps(keep, v, scale)));
+            } else {
+                __m512 v = _mm512_maskz_mul_ps(keep, _mm512_cvtph_ps(raw), scale);
+                out = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            }
+            _mm256_storeu_si256((__m256i *)(yt + k), out);
+        }
+        for (; k < len; k++) { /* the last len % 16 elements of the call */
+            if (!((bits[k / 64] >> (k % 64)) & 1u))
+                yt[k] = 0;
+            else if (bf16)
+                yt[k] = half_bf16_from_f32(half_f32_from_bf16(xt[k]) * s);
+            else
+                yt[k] = half_f16_from_f32(half_f32_from_f16(xt[k]) * s);
+        }
+        if (mask)
+            store_bits(mask + done / 8, bits, len);
+    }
+}
+
 /* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
  * the mask's own bytes (bits past n come out as whatever those bytes hold,
  * and the callers mask them off). */
@@ -461,4 +510,5 @@ const dropout_kernels dropout_kernels_avx512 = {
     .forward_f64 = forward_f64_avx512,
     .apply_mask_f32 = apply_mask_f32_avx512,
     .apply_mask_f64 = apply_mask_f64_avx512,
+    .forward_half = forward_half_avx512,
 };

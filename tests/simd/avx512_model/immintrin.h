@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "family/half.h"
+
 typedef union { uint8_t b[64]; uint32_t d[16]; uint64_t q[8]; } __m512i;
 typedef struct { float f[16]; } __m512;
 typedef struct { double f[8]; } __m512d;
@@ -54,6 +57,26 @@ I __m512i _mm512_unpacklo_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<
 I __m512i _mm512_unpackhi_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l+2]; r.d[4*l+1]=b.d[4*l+2]; r.d[4*l+2]=a.d[4*l+3]; r.d[4*l+3]=b.d[4*l+3]; } return r; }
 I __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l]; r.q[2*l+1]=b.q[2*l]; } return r; }
 I __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l+1]; r.q[2*l+1]=b.q[2*l+1]; } return r; }
+/* 16-bit lanes (forward_half): conversions, rounding and moves */
+typedef union { uint16_t h[16]; uint32_t d[8]; } __m256i;
+#define _MM_FROUND_TO_NEAREST_INT 0x00
+#define _MM_FROUND_NO_EXC 0x08
+I __m256i _mm256_loadu_si256(const void *p){ __m256i v; memcpy(&v,p,32); return v; }
+I void _mm256_storeu_si256(void *p, __m256i v){ memcpy(p,&v,32); }
+I __m512i _mm512_cvtepu16_epi32(__m256i a){ __m512i r; for(int i=0;i<16;i++) r.d[i]=a.h[i]; return r; }
+I __m256i _mm512_cvtepi32_epi16(__m512i a){ __m256i r; for(int i=0;i<16;i++) r.h[i]=(uint16_t)a.d[i]; return r; }
+I __m512i _mm512_slli_epi32(__m512i a, unsigned n){ for(int i=0;i<16;i++) a.d[i]=n>31?0:a.d[i]<<n; return a; }
+I __m512i _mm512_srli_epi32(__m512i a, unsigned n){ for(int i=0;i<16;i++) a.d[i]=n>31?0:a.d[i]>>n; return a; }
+I __m512i _mm512_add_epi32(__m512i a, __m512i b){ for(int i=0;i<16;i++) a.d[i]+=b.d[i]; return a; }
+I __mmask16 _mm512_cmpgt_epi32_mask(__m512i a, __m512i b){ unsigned k=0; for(int i=0;i<16;i++) k|=(unsigned)((int32_t)a.d[i]>(int32_t)b.d[i])<<i; return (__mmask16)k; }
+I __m512i _mm512_mask_or_epi32(__m512i src, __mmask16 k, __m512i a, __m512i b){ for(int i=0;i<16;i++) if((k>>i)&1) src.d[i]=a.d[i]|b.d[i]; return src; }
+I __m512 _mm512_castsi512_ps(__m512i a){ __m512 r; memcpy(&r,&a,64); return r; }
+I __m512i _mm512_castps_si512(__m512 a){ __m512i r; memcpy(&r,&a,64); return r; }
+/* vcvtph2ps is exact; vcvtps2ph rounds to nearest-even and quiets NaN, which
+ * is what family/half.h spells out (checked against a brute-force rounding
+ * in test_family_half) */
+I __m512 _mm512_cvtph_ps(__m256i a){ __m512 r; for(int i=0;i<16;i++) r.f[i]=half_f32_from_f16(a.h[i]); return r; }
+I __m256i _mm512_cvtps_ph(__m512 a, int imm){ __m256i r; (void)imm; for(int i=0;i<16;i++) r.h[i]=half_f16_from_f32(a.f[i]); return r; }
 /* streaming stores fault on a misaligned address: so does the model */
 I void _mm512_stream_ps(float *p, __m512 v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
 I void _mm512_stream_pd(double *p, __m512d v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
