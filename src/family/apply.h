@@ -28,30 +28,22 @@ typedef struct family_apply {
     void (*bias_residual_f32)(size_t n, float s, const uint8_t *bits, const float *x,
                               const float *bias, const float *residual, float *y);
 
-    /* sum[k] += (double)x[k]: one row of a column sum (the bias gradient) */
-    void (*add_rows_f32)(size_t n, const float *x, double *sum);
-
-    /* The column sums of `rows` rows of dx = dropout backward of dy, from dy
-     * and the keep bits, without dx (which may be in memory only): for each
-     * column j < width, for r = 0, 1, ... in order,
-     *   sum[j] += (double)(keep ? dy[r * width + j] * s : +0.0f),
-     * the keep bit of element r * width + j being that bit of `bits`.
-     * width % 8 == 0 whenever rows > 1 (each row's bits start a byte). */
-    void (*add_kept_rows_f32)(size_t width, size_t rows, float s, const uint8_t *bits,
-                              const float *dy, double *sum);
+    /* Column sums (the bias gradient): for each column j < width, for
+     * r = 0, 1, ..., rows - 1 in order, sum[j] += (double)x[r * stride + j].
+     * The SIMD tables keep a block of columns in registers down the rows:
+     * the same additions in the same order. */
+    void (*add_rows_f32)(size_t width, size_t rows, size_t stride, const float *x, double *sum);
 } family_apply;
 
-/* The scalar column sums of add_kept_rows_f32, for columns [j, width): the
+/* The scalar column sums of add_rows_f32, for columns [j, width): the
  * reference, and the SIMD tables' last columns. */
-static inline void family_kept_column_sums(size_t j, size_t width, size_t rows, float s,
-                                           const uint8_t *bits, const float *dy, double *sum)
+static inline void family_column_sums(size_t j, size_t width, size_t rows, size_t stride,
+                                      const float *x, double *sum)
 {
     for (; j < width; j++) {
         double total = sum[j];
-        for (size_t r = 0; r < rows; r++) {
-            const size_t k = r * width + j;
-            total += (double)((bits[k / 8] >> (k % 8)) & 1u ? dy[k] * s : 0.0f);
-        }
+        for (size_t r = 0; r < rows; r++)
+            total += (double)x[r * stride + j];
         sum[j] = total;
     }
 }

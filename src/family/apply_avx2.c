@@ -95,38 +95,30 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
                                               residual + k, y + k);
 }
 
-/* sum += (double)x, 4 lanes at a time (each lane its own add: same bits) */
-static void add_rows_f32_avx2(size_t n, const float *x, double *sum)
+/* Column sums 16 columns at a time, four vectors of 4 doubles held in
+ * registers down the rows (independent chains, so the adds overlap), then
+ * stored once: the same additions in the same order as the scalar loop. */
+static void add_rows_f32_avx2(size_t width, size_t rows, size_t stride, const float *x,
+                              double *sum)
 {
-    size_t k = 0;
-    for (; k + 4 <= n; k += 4)
-        _mm256_storeu_pd(sum + k, _mm256_add_pd(_mm256_loadu_pd(sum + k),
-                                                _mm256_cvtps_pd(_mm_loadu_ps(x + k))));
-    if (k < n)
-        family_apply_scalar.add_rows_f32(n - k, x + k, sum + k);
-}
-
-/* Column sums 8 columns at a time, down all the rows in registers (the sums
- * are loaded and stored once per call, not once per row): the same additions
- * in the same order as the scalar loop. */
-static void add_kept_rows_f32_avx2(size_t width, size_t rows, float s, const uint8_t *bits,
-                                   const float *dy, double *sum)
-{
-    const __m256 sv = _mm256_set1_ps(s);
     size_t j = 0;
-    for (; j + 8 <= width && (rows == 1 || width % 8 == 0); j += 8) {
-        __m256d low = _mm256_loadu_pd(sum + j), high = _mm256_loadu_pd(sum + j + 4);
+    for (; j + 16 <= width; j += 16) {
+        __m256d a0 = _mm256_loadu_pd(sum + j), a1 = _mm256_loadu_pd(sum + j + 4);
+        __m256d a2 = _mm256_loadu_pd(sum + j + 8), a3 = _mm256_loadu_pd(sum + j + 12);
         for (size_t r = 0; r < rows; r++) {
-            const size_t k = r * width + j; /* a multiple of 8 */
-            __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + k), sv),
-                                     _mm256_castsi256_ps(keep_lanes32(bits[k / 8])));
-            low = _mm256_add_pd(low, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-            high = _mm256_add_pd(high, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+            const float *row = x + r * stride + j;
+            __m256 v = _mm256_loadu_ps(row), u = _mm256_loadu_ps(row + 8);
+            a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+            a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(u)));
+            a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(u, 1)));
         }
-        _mm256_storeu_pd(sum + j, low);
-        _mm256_storeu_pd(sum + j + 4, high);
+        _mm256_storeu_pd(sum + j, a0);
+        _mm256_storeu_pd(sum + j + 4, a1);
+        _mm256_storeu_pd(sum + j + 8, a2);
+        _mm256_storeu_pd(sum + j + 12, a3);
     }
-    family_kept_column_sums(j, width, rows, s, bits, dy, sum); /* the last columns */
+    family_column_sums(j, width, rows, stride, x, sum); /* the last columns */
 }
 
 const family_apply family_apply_avx2 = {
@@ -135,7 +127,6 @@ const family_apply family_apply_avx2 = {
     .scale_f16 = scale_f16_avx2,
     .bias_residual_f32 = bias_residual_f32_avx2,
     .add_rows_f32 = add_rows_f32_avx2,
-    .add_kept_rows_f32 = add_kept_rows_f32_avx2,
 };
 #else
 typedef int family_apply_avx2_unused; /* ISO C wants a declaration */

@@ -62,36 +62,24 @@ static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, con
                                               residual + k, y + k);
 }
 
-static void add_rows_f32_avx512(size_t n, const float *x, double *sum)
+/* Column sums 16 columns at a time, two vectors of 8 doubles held in
+ * registers down the rows, then stored once: the same additions in the same
+ * order as the scalar loop. */
+static void add_rows_f32_avx512(size_t width, size_t rows, size_t stride, const float *x,
+                                double *sum)
 {
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        _mm512_storeu_pd(sum + k, _mm512_add_pd(_mm512_loadu_pd(sum + k),
-                                                _mm512_cvtps_pd(_mm256_loadu_ps(x + k))));
-    if (k < n)
-        family_apply_scalar.add_rows_f32(n - k, x + k, sum + k);
-}
-
-/* Column sums 16 columns at a time, down all the rows in registers: the
- * same additions in the same order as the scalar loop. */
-static void add_kept_rows_f32_avx512(size_t width, size_t rows, float s, const uint8_t *bits,
-                                     const float *dy, double *sum)
-{
-    const __m512 sv = _mm512_set1_ps(s);
     size_t j = 0;
-    for (; j + 16 <= width && (rows == 1 || width % 8 == 0); j += 16) {
+    for (; j + 16 <= width; j += 16) {
         __m512d low = _mm512_loadu_pd(sum + j), high = _mm512_loadu_pd(sum + j + 8);
         for (size_t r = 0; r < rows; r++) {
-            const size_t k = r * width + j; /* a multiple of 8 */
-            __m512 v = _mm512_maskz_mul_ps(keep16(bits, k), _mm512_loadu_ps(dy + k), sv);
-            low = _mm512_add_pd(low, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
-            high = _mm512_add_pd(high, _mm512_cvtps_pd(_mm256_castpd_ps(
-                                           _mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+            const float *row = x + r * stride + j;
+            low = _mm512_add_pd(low, _mm512_cvtps_pd(_mm256_loadu_ps(row)));
+            high = _mm512_add_pd(high, _mm512_cvtps_pd(_mm256_loadu_ps(row + 8)));
         }
         _mm512_storeu_pd(sum + j, low);
         _mm512_storeu_pd(sum + j + 8, high);
     }
-    family_kept_column_sums(j, width, rows, s, bits, dy, sum); /* the last columns */
+    family_column_sums(j, width, rows, stride, x, sum); /* the last columns */
 }
 
 const family_apply family_apply_avx512 = {
@@ -100,7 +88,6 @@ const family_apply family_apply_avx512 = {
     .scale_f16 = scale_f16_avx512,
     .bias_residual_f32 = bias_residual_f32_avx512,
     .add_rows_f32 = add_rows_f32_avx512,
-    .add_kept_rows_f32 = add_kept_rows_f32_avx512,
 };
 #else
 typedef int family_apply_avx512_unused; /* ISO C wants a declaration */

@@ -37,16 +37,10 @@ static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, con
     }
 }
 
-static void add_rows_f32_scalar(size_t n, const float *x, double *sum)
+static void add_rows_f32_scalar(size_t width, size_t rows, size_t stride, const float *x,
+                                double *sum)
 {
-    for (size_t k = 0; k < n; k++)
-        sum[k] += (double)x[k];
-}
-
-static void add_kept_rows_f32_scalar(size_t width, size_t rows, float s, const uint8_t *bits,
-                                     const float *dy, double *sum)
-{
-    family_kept_column_sums(0, width, rows, s, bits, dy, sum);
+    family_column_sums(0, width, rows, stride, x, sum);
 }
 
 const family_apply family_apply_scalar = {
@@ -55,7 +49,6 @@ const family_apply family_apply_scalar = {
     .scale_f16 = scale_f16_scalar,
     .bias_residual_f32 = bias_residual_f32_scalar,
     .add_rows_f32 = add_rows_f32_scalar,
-    .add_kept_rows_f32 = add_kept_rows_f32_scalar,
 };
 
 /* ---- selection --------------------------------------------------------------

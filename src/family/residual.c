@@ -7,9 +7,10 @@
  * (t = x + bias; u = keep ? t * s : +0.0; y = residual + u, each rounded to
  * the dtype), so the result is bitwise that of the unfused composition.
  *
- * Backward: dresidual = dy, dx = dropout backward of dy, and dbias[j] the
- * column sum of dx over the rows in row order, in double: a fixed order,
- * so the bits do not depend on the thread count.
+ * Backward: dresidual = dy, dx = dropout backward of dy (the library's own
+ * elementwise backward), and dbias[j] the column sum of dx over the rows in
+ * row order, in double: a fixed order, so the bits do not depend on the
+ * thread count.
  */
 #include <string.h>
 
@@ -177,40 +178,42 @@ int dropout_bias_residual_forward(const dropout_params *params, int dtype, void 
 /* ---- backward ----------------------------------------------------------------- */
 
 typedef struct residual_back_call {
-    family_op op;    /* FAMILY_SCALE by s                                     */
-    int identity;    /* evaluation or p == 0: dx = dy bitwise                 */
-    int source;      /* 0: mask op, 1: caller's mask, 2: every bit `fill`     */
-    uint8_t fill;
-    mask_stream ms;
-    uint64_t first;
-    const uint8_t *mask_in;
+    family_op op; /* the dtype and the apply table (add_rows_f32) */
     size_t rows, d, size;
-    const char *dy;
-    char *dx, *dbias; /* dbias may be NULL */
-    int stream;       /* dx >= STREAM_MIN_BYTES: the kernels stream it        */
+    const char *dx;
+    char *dbias;
 } residual_back_call;
 
-#define REGEN_RUN 16384  /* elements per regenerating call, when rows are contiguous */
 #define COLUMN_BLOCK 4096 /* whole rows where they fit: row pieces a page apart defeat the prefetcher */
+#ifndef ROW_GROUP
+#define ROW_GROUP 8      /* rows summed in registers before the sums go back to memory */
+#endif
 
-static void add_to_sums(const family_op *op, size_t width, const char *row, double *sum)
+/* sum[j] += block[r * stride + j] for r = 0 ... rows - 1 in order (a block
+ * of rows of one band of columns). */
+static void add_to_sums(const family_op *op, size_t width, size_t rows, size_t stride,
+                        const char *block, double *sum)
 {
-    switch (op->dtype) {
-    case DROPOUT_DTYPE_F32:
-        op->apply->add_rows_f32(width, (const float *)row, sum);
-        break;
-    case DROPOUT_DTYPE_F64:
-        for (size_t j = 0; j < width; j++)
-            sum[j] += ((const double *)row)[j];
-        break;
-    case DROPOUT_DTYPE_BF16:
-        for (size_t j = 0; j < width; j++)
-            sum[j] += (double)half_f32_from_bf16(((const uint16_t *)row)[j]);
-        break;
-    default:
-        for (size_t j = 0; j < width; j++)
-            sum[j] += (double)half_f32_from_f16(((const uint16_t *)row)[j]);
-        break;
+    if (op->dtype == DROPOUT_DTYPE_F32) {
+        op->apply->add_rows_f32(width, rows, stride, (const float *)block, sum);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const size_t at = r * stride;
+        switch (op->dtype) {
+        case DROPOUT_DTYPE_F64:
+            for (size_t j = 0; j < width; j++)
+                sum[j] += ((const double *)block)[at + j];
+            break;
+        case DROPOUT_DTYPE_BF16:
+            for (size_t j = 0; j < width; j++)
+                sum[j] += (double)half_f32_from_bf16(((const uint16_t *)block)[at + j]);
+            break;
+        default:
+            for (size_t j = 0; j < width; j++)
+                sum[j] += (double)half_f32_from_f16(((const uint16_t *)block)[at + j]);
+            break;
+        }
     }
 }
 
@@ -226,86 +229,45 @@ static void store_sums(int dtype, size_t width, const double *sum, char *out)
     }
 }
 
-/* sum[j] += dx[r][j] over `rows` contiguous rows (width % 8 == 0 if rows > 1)
- * for dx = keep ? dy * s : +0.0, computed from dy and the keep bits (rounded
- * exactly as dx is), so dx itself is never read back. */
-static void add_kept_to_sums(const family_op *op, size_t width, size_t rows,
-                             const uint8_t *bits, const char *dy, double *sum)
-{
-    if (op->dtype == DROPOUT_DTYPE_F32) {
-        op->apply->add_kept_rows_f32(width, rows, op->scale32, bits, (const float *)dy, sum);
-        return;
-    }
-    const double *d = (const double *)dy; /* f64: the only other dtype that gets here */
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < width; j++) {
-            const size_t k = r * width + j;
-            sum[j] += (bits[k / 8] >> (k % 8)) & 1u ? d[k] * op->scale : 0.0;
-        }
-}
-
-/* One pass per band of columns: for every row, dx = keep ? dy * s : +0.0,
- * and dx added to the band's sums.
- *
- * f32 and f64 regenerating the mask use the kernel's own regenerate-and-scale
- * on several whole rows per call where the band is whole rows (they are then
- * contiguous), with its keep bits out; the sums then come from dy, still in
- * the cache, and those bits, so a large dx goes to memory with streaming
- * stores and is never read back.  Other dtypes and mask sources build the
- * row's keep bits, apply them, and sum dx while it is in the cache.
- *
- * Each column's sum runs over the rows in order, in double, whatever the
- * band: the bits do not depend on the thread count.
- * The call's [begin, end) are columns times PARALLEL_ALIGN (see below). */
+/* dbias over one band of columns: each column's sum runs down the rows in
+ * order, in double, whatever the band, so the bits do not depend on the
+ * thread count.  The call's [begin, end) are columns times PARALLEL_ALIGN
+ * (see residual_backward). */
 static void residual_back_chunk(void *ctx, size_t begin, size_t end)
 {
     const residual_back_call *c = ctx;
     const size_t size = c->size, last = end / PARALLEL_ALIGN < c->d ? end / PARALLEL_ALIGN : c->d;
-    const int regen_kernel = c->source == 0 && !c->identity &&
-                             (c->op.dtype == DROPOUT_DTYPE_F32 || c->op.dtype == DROPOUT_DTYPE_F64);
     double sum[COLUMN_BLOCK];
-    uint8_t bits[(REGEN_RUN + COLUMN_BLOCK) / 8];
     for (size_t j0 = begin / PARALLEL_ALIGN; j0 < last; j0 += COLUMN_BLOCK) {
         const size_t width = last - j0 < COLUMN_BLOCK ? last - j0 : COLUMN_BLOCK;
-        /* rows per step: REGEN_RUN elements' worth when the band is whole rows */
-        const size_t together = regen_kernel && width == c->d && width % 8 == 0
-                                    ? (REGEN_RUN + width - 1) / width : 1;
         for (size_t j = 0; j < width; j++)
             sum[j] = 0.0;
-        for (size_t r = 0; r < c->rows; r += together) {
-            const size_t e = r * c->d + j0;
-            const size_t rows = c->rows - r < together ? c->rows - r : together;
-            const char *dy = c->dy + e * size;
-            char *dx = c->dx + e * size;
-            uint8_t *bits_out = c->dbias ? bits : NULL;
-            if (regen_kernel && c->op.dtype == DROPOUT_DTYPE_F32) {
-                c->op.kernels->forward_f32(&c->ms, c->first + e, rows * width, c->op.scale32,
-                                           (const float *)dy, (float *)dx, bits_out, c->stream);
-            } else if (regen_kernel) {
-                c->op.kernels->forward_f64(&c->ms, c->first + e, rows * width, c->op.scale,
-                                           (const double *)dy, (double *)dx, bits_out, c->stream);
-            } else if (c->identity) {
-                if (dx != dy)
-                    memcpy(dx, dy, width * size);
-            } else {
-                if (c->source == 0)
-                    c->op.kernels->mask(&c->ms, c->first + e, width, bits);
-                else if (c->source == 1)
-                    family_bits_extract(c->mask_in, e, width, bits);
-                else
-                    family_bits_fill(bits, width, c->fill);
-                family_apply_bits(&c->op, width, bits, dy, dx);
-            }
-            if (c->dbias == NULL)
-                continue;
-            if (!regen_kernel) {
-                add_to_sums(&c->op, width, dx, sum);
-                continue;
-            }
-            add_kept_to_sums(&c->op, width, rows, bits, dy, sum);
+        for (size_t r = 0; r < c->rows; r += ROW_GROUP) {
+            const size_t rows = c->rows - r < ROW_GROUP ? c->rows - r : ROW_GROUP;
+            add_to_sums(&c->op, width, rows, c->d, c->dx + (r * c->d + j0) * size, sum);
         }
-        if (c->dbias)
-            store_sums(c->op.dtype, width, sum, c->dbias + j0 * size);
+        store_sums(c->op.dtype, width, sum, c->dbias + j0 * size);
+    }
+}
+
+/* dx = dropout backward of dy: the library's own elementwise backward, on
+ * all its threads, with its streaming stores for large outputs. */
+static int backward_elements(const dropout_params *params, int dtype, void *dx, const void *dy,
+                             size_t n, const uint8_t *mask, size_t mask_size, int from_mask)
+{
+    switch (dtype) {
+    case DROPOUT_DTYPE_F32:
+        return from_mask ? dropout_backward_mask_f32(params, dx, dy, n, mask, mask_size)
+                         : dropout_backward_regen_f32(params, dx, dy, n);
+    case DROPOUT_DTYPE_F64:
+        return from_mask ? dropout_backward_mask_f64(params, dx, dy, n, mask, mask_size)
+                         : dropout_backward_regen_f64(params, dx, dy, n);
+    case DROPOUT_DTYPE_BF16:
+        return from_mask ? dropout_backward_mask_bf16(params, dx, dy, n, mask, mask_size)
+                         : dropout_backward_regen_bf16(params, dx, dy, n);
+    default:
+        return from_mask ? dropout_backward_mask_f16(params, dx, dy, n, mask, mask_size)
+                         : dropout_backward_regen_f16(params, dx, dy, n);
     }
 }
 
@@ -332,31 +294,27 @@ static int residual_backward(const dropout_params *params, int dtype, void *dx, 
     if (status != DROPOUT_OK || n == 0)
         return status;
 
-    residual_back_call c;
-    memset(&c, 0, sizeof c);
-    const double p = params->p;
-    family_op_init(&c.op, dtype, FAMILY_SCALE, p < 1.0 ? 1.0 / (1.0 - p) : 1.0, 0.0, 0.0);
-    c.identity = params->mode == DROPOUT_EVAL || p == 0.0;
-    c.ms = mask_stream_make(params->seed, params->stream, p);
-    c.first = params->first;
-    c.mask_in = mask;
-    if (from_mask) {
-        c.source = 1;
-    } else if (c.ms.threshold == MASK_THRESHOLD_ALL || c.ms.threshold == 0) {
-        c.source = 2;
-        c.fill = c.ms.threshold ? 0xFF : 0x00;
-    }
-    c.rows = n / d;
-    c.d = d;
-    c.size = size;
-    c.dy = dy;
-    c.dx = dx;
-    c.dbias = dbias;
-    c.stream = bytes >= STREAM_MIN_BYTES;
     /* dresidual = dy is a plain copy, fastest in one piece, and first: dx
      * may be dy */
     if (dresidual != NULL && dresidual != dy)
         memcpy(dresidual, dy, bytes);
+    /* Two passes: dx over all threads, then the column sums of dx.  One pass
+     * (the sums taken from each row while it is in the cache) was measured
+     * and is slower on this project's machines: the regenerating kernel is
+     * compute-bound on a core, so adding the sums to it costs more than a
+     * second, memory-bound read of dx (n = 2^24, d = 1024, AVX2: one pass
+     * 14-15 ms on 1 thread, 13-14 ms on 2; two passes about 12 and 7.5). */
+    status = backward_elements(params, dtype, dx, dy, n, mask, mask_size, from_mask);
+    if (status != DROPOUT_OK || dbias == NULL)
+        return status;
+    residual_back_call c;
+    memset(&c, 0, sizeof c);
+    family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0, 0.0, 0.0);
+    c.rows = n / d;
+    c.d = d;
+    c.size = size;
+    c.dx = dx;
+    c.dbias = dbias;
     /* Threads split the columns: [0, d * PARALLEL_ALIGN) cut at multiples of
      * PARALLEL_ALIGN is a split of [0, d) into bands. */
     if (d <= SIZE_MAX / PARALLEL_ALIGN)

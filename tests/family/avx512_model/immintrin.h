@@ -102,11 +102,6 @@ I __m512 _mm512_maskz_mul_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;
 I __m512 _mm512_add_ps(__m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]+=b.f[i]; return a; }
 I __m512d _mm512_add_pd(__m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]+=b.f[i]; return a; }
 I __m512d _mm512_cvtps_pd(__m256 a){ __m512d r; for(int i=0;i<8;i++) r.f[i]=(double)a.f[i]; return r; }
-I __m512d _mm512_castps_pd(__m512 a){ __m512d r; memcpy(&r,&a,64); return r; }
-I __m256 _mm512_castps512_ps256(__m512 a){ __m256 r; memcpy(&r,&a,32); return r; }
-typedef struct { double f[4]; } __m256d;
-I __m256d _mm512_extractf64x4_pd(__m512d a, int imm){ __m256d r; memcpy(&r,&a.f[imm ? 4 : 0],32); return r; }
-I __m256 _mm256_castpd_ps(__m256d a){ __m256 r; memcpy(&r,&a,32); return r; }
 I __m512 _mm512_cvtph_ps(__m256i a){ __m512 r; for(int i=0;i<16;i++) r.f[i]=model_f32_from_f16(a.h[i]); return r; }
 I __m256i _mm512_cvtps_ph(__m512 a, int imm){ __m256i r; (void)imm; for(int i=0;i<16;i++) r.h[i]=model_f16_from_f32(a.f[i]); return r; }
 #undef I
