@@ -24,9 +24,11 @@ typedef struct family_apply {
                       uint16_t *y);
 
     /* y = residual + (keep ? (x + bias) * s : +0.0), in f32, one rounding per
-     * operation, in this order; bias[k] belongs to element k. */
+     * operation, in this order; bias[k] belongs to element k.  stream != 0:
+     * y is part of an output too big for the cache; tables that can write it
+     * with streaming stores do (the same bits). */
     void (*bias_residual_f32)(size_t n, float s, const uint8_t *bits, const float *x,
-                              const float *bias, const float *residual, float *y);
+                              const float *bias, const float *residual, float *y, int stream);
 
     /* Column sums (the bias gradient): for each column j < width, for
      * r = 0, 1, ..., rows - 1 in order, sum[j] += (double)x[r * stride + j].
@@ -34,6 +36,27 @@ typedef struct family_apply {
      * the same additions in the same order. */
     void (*add_rows_f32)(size_t width, size_t rows, size_t stride, const float *x, double *sum);
 } family_apply;
+
+/* Keep bits k ... k + 7 (bit i of the result: element k + i), for any k
+ * with element k + 7 in the run: a streaming head can leave k off a
+ * multiple of 8, and both bytes then exist. */
+static inline unsigned family_bits8_at(const uint8_t *bits, size_t k)
+{
+    const unsigned b = (unsigned)(k % 8);
+    if (b == 0)
+        return bits[k / 8];
+    return ((unsigned)bits[k / 8] >> b | (unsigned)bits[k / 8 + 1] << (8 - b)) & 0xFFu;
+}
+
+/* One element of bias_residual_f32: the reference, and the SIMD tables'
+ * heads and tails. */
+static inline float family_bias_residual_one(const uint8_t *bits, size_t k, float s, float x,
+                                             float bias, float residual)
+{
+    float t = x + bias;
+    float u = (bits[k / 8] >> (k % 8)) & 1u ? t * s : 0.0f;
+    return residual + u;
+}
 
 /* The scalar column sums of add_rows_f32, for columns [j, width): the
  * reference, and the SIMD tables' last columns. */

@@ -8,6 +8,7 @@
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "apply.h"
 #include "kernels/half_avx512.h"
@@ -48,18 +49,30 @@ static void scale_f16_avx512(size_t n, float s, const uint8_t *bits, const uint1
 }
 
 static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, const float *x,
-                                     const float *bias, const float *residual, float *y)
+                                     const float *bias, const float *residual, float *y,
+                                     int stream)
 {
     const __m512 sv = _mm512_set1_ps(s);
     size_t k = 0;
+    if (stream && ((uintptr_t)y & 3) == 0) {
+        /* streaming stores from the first 64-byte boundary of y */
+        for (size_t head = ((64 - ((uintptr_t)y & 63)) & 63) / 4; k < head && k < n; k++)
+            y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
+        for (; k + 16 <= n; k += 16) {
+            __mmask16 keep = (__mmask16)(family_bits8_at(bits, k) | family_bits8_at(bits, k + 8) << 8);
+            __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
+            __m512 u = _mm512_maskz_mul_ps(keep, t, sv);
+            _mm512_stream_ps(y + k, _mm512_add_ps(_mm512_loadu_ps(residual + k), u));
+        }
+        _mm_sfence();
+    }
     for (; k + 16 <= n; k += 16) {
         __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
         __m512 u = _mm512_maskz_mul_ps(keep16(bits, k), t, sv);
         _mm512_storeu_ps(y + k, _mm512_add_ps(_mm512_loadu_ps(residual + k), u));
     }
-    if (k < n)
-        family_apply_scalar.bias_residual_f32(n - k, s, bits + k / 8, x + k, bias + k,
-                                              residual + k, y + k);
+    for (; k < n; k++)
+        y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
 }
 
 /* Column sums 16 columns at a time, two vectors of 8 doubles held in

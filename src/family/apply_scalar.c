@@ -28,13 +28,12 @@ static void scale_f16_scalar(size_t n, float s, const uint8_t *bits, const uint1
 }
 
 static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, const float *x,
-                                     const float *bias, const float *residual, float *y)
+                                     const float *bias, const float *residual, float *y,
+                                     int stream)
 {
-    for (size_t k = 0; k < n; k++) {
-        float t = x[k] + bias[k];
-        float u = bit_at(bits, k) ? t * s : 0.0f;
-        y[k] = residual[k] + u;
-    }
+    (void)stream; /* plain C: the compiler's stores */
+    for (size_t k = 0; k < n; k++)
+        y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
 }
 
 static void add_rows_f32_scalar(size_t width, size_t rows, size_t stride, const float *x,

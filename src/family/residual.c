@@ -62,7 +62,7 @@ static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, 
     switch (c->op.dtype) {
     case DROPOUT_DTYPE_F32:
         c->op.apply->bias_residual_f32(n, s, bits, (const float *)x, (const float *)bias,
-                                       (const float *)residual, (float *)y);
+                                       (const float *)residual, (float *)y, c->op.stream);
         break;
     case DROPOUT_DTYPE_F64: {
         const double *xd = (const double *)x, *bd = (const double *)bias;
@@ -171,6 +171,7 @@ int dropout_bias_residual_forward(const dropout_params *params, int dtype, void 
         c.fill = c.ms.threshold ? 0xFF : 0x00;
     }
     c.mask_out = train ? mask : NULL; /* evaluation writes no mask */
+    c.op.stream = n * size >= STREAM_MIN_BYTES; /* y leaves the cache anyway */
     parallel_run(n, residual_chunk, &c);
     return DROPOUT_OK;
 }

@@ -17,6 +17,7 @@
 #define DROPOUT_FAMILY_AVX512_MODEL_H
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef union { uint16_t h[32]; uint32_t d[16]; } __m512i;
@@ -104,6 +105,9 @@ I __m512d _mm512_add_pd(__m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]+=b.f[
 I __m512d _mm512_cvtps_pd(__m256 a){ __m512d r; for(int i=0;i<8;i++) r.f[i]=(double)a.f[i]; return r; }
 I __m512 _mm512_cvtph_ps(__m256i a){ __m512 r; for(int i=0;i<16;i++) r.f[i]=model_f32_from_f16(a.h[i]); return r; }
 I __m256i _mm512_cvtps_ph(__m512 a, int imm){ __m256i r; (void)imm; for(int i=0;i<16;i++) r.h[i]=model_f16_from_f32(a.f[i]); return r; }
+/* streaming stores fault on a misaligned address: so does the model */
+I void _mm512_stream_ps(float *p, __m512 v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
+I void _mm_sfence(void){ }
 #undef I
 
 #endif /* DROPOUT_FAMILY_AVX512_MODEL_H */
