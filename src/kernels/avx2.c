@@ -180,14 +180,7 @@ static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t 
     }
 }
 
-/* Memory the operation will touch next (the next tile's x and y), fetched
- * while Philox computes: without it a tile is compute, then memory, and the
- * two never overlap. */
-typedef struct ahead {
-    const char *x;
-    const char *y; /* NULL: y is written with streaming stores */
-    size_t bytes;  /* of each; 0: nothing */
-} ahead;
+typedef kernels_ahead ahead; /* kernels.h */
 
 /* Keep bytes of elements first ... first + len - 1 (len <= TILE), ties
  * resolved: keep[o + k] is 0xFF or 0x00 for element first + k, where
@@ -289,9 +282,7 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
         const float *xt = x + done;
         float *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
-        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, stream);
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         if (stream) {
@@ -336,9 +327,7 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
         const double *xt = x + done;
         double *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
-        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, stream);
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         if (stream) {
@@ -412,10 +401,7 @@ static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, f
         const uint16_t *xt = x + done;
         uint16_t *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
-        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
-                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt
-                                                                          : 0};
+        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, 0);
         const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
         size_t k = 0;
         if (bf16) {

@@ -161,14 +161,7 @@ static void tie_draws_avx512(const philox_avx512 *px, uint64_t base, const uint1
     }
 }
 
-/* Memory the operation will touch next (the next tile's x and y), fetched
- * while Philox computes: without it a tile is compute, then memory, and the
- * two never overlap. */
-typedef struct ahead {
-    const char *x;
-    const char *y; /* NULL: y is written with streaming stores */
-    size_t bytes;  /* of each; 0: nothing */
-} ahead;
+typedef kernels_ahead ahead; /* kernels.h */
 
 /* Keep bits of elements first ... first + len - 1 (len <= TILE), ties
  * resolved: bit k % 64 of bits[k / 64] is element first + k; bits past len
@@ -276,9 +269,7 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         const float *xt = x + done;
         float *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
-        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, stream);
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         if (stream) {
@@ -331,9 +322,7 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
         const double *xt = x + done;
         double *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
-        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), stream ? NULL : (const char *)(yt + len),
-                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt : 0};
+        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, stream);
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         if (stream) {
@@ -385,10 +374,7 @@ static void forward_half_avx512(const mask_stream *ms, uint64_t first, size_t n,
         const uint16_t *xt = x + done;
         uint16_t *yt = y + done;
         /* the tile after this one: prefetched while this one's Philox runs */
-        size_t rest = n - done - len, next_len = rest < TILE ? rest : TILE;
-        ahead next = {(const char *)(xt + len), (const char *)(yt + len),
-                      stream_hint || n * sizeof *xt >= PREFETCH_MIN_BYTES ? next_len * sizeof *xt
-                                                                          : 0};
+        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, 0);
         tile_keep_avx512(ms, &px, first + done, len, bits, next);
         size_t k = 0;
         for (; k + 16 <= len; k += 16) {

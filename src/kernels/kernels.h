@@ -32,6 +32,29 @@
 #define STREAM_MIN_BYTES ((size_t)16 << 20)
 #endif
 
+/* What a tile loop prefetches while the current tile's Philox runs (so that
+ * compute and memory traffic overlap instead of taking turns): the next
+ * tile's x, and its y unless y is written with streaming stores. */
+typedef struct kernels_ahead {
+    const char *x;
+    const char *y; /* NULL: not prefetched (streaming stores) */
+    size_t bytes;  /* of each; 0: nothing (a call small enough to be in cache) */
+} kernels_ahead;
+
+/* The tile after elements [done, done + len) of an n-element call over x and
+ * y, tiles of `tile` elements of elem_size bytes. */
+static inline kernels_ahead kernels_next_tile(const void *x, const void *y, size_t elem_size,
+                                              size_t n, size_t done, size_t len, size_t tile,
+                                              int stream_hint, int y_streams)
+{
+    const size_t rest = n - done - len, next_len = rest < tile ? rest : tile;
+    kernels_ahead next = {(const char *)x + (done + len) * elem_size,
+                          y_streams ? NULL : (const char *)y + (done + len) * elem_size,
+                          stream_hint || n * elem_size >= PREFETCH_MIN_BYTES ? next_len * elem_size
+                                                                             : 0};
+    return next;
+}
+
 /* Streaming stores need an element-aligned output (a float * from C always
  * is; a NumPy array need not be): otherwise the kernels use plain stores. */
 static inline int kernels_stream_ok(const void *y, size_t elem_size)
