@@ -4,9 +4,16 @@
 # the internal apply tables directly (every ISA against the scalar one).
 set(DROPOUT_FAMILY_TESTS_DIR ${CMAKE_CURRENT_SOURCE_DIR}/family)
 
+# DROPOUT_TESTS_STATIC: link the static library instead (the AArch64 cross
+# build of tests/simd/neon_cross.sh runs static binaries under qemu-user).
+option(DROPOUT_TESTS_STATIC "link the family tests against the static library" OFF)
 function(dropout_family_test name)
   add_executable(${name} ${DROPOUT_FAMILY_TESTS_DIR}/${name}.c)
-  target_link_libraries(${name} PRIVATE dropout::dropout m)
+  if(DROPOUT_TESTS_STATIC)
+    target_link_libraries(${name} PRIVATE dropout_static Threads::Threads m)
+  else()
+    target_link_libraries(${name} PRIVATE dropout::dropout m)
+  endif()
   target_compile_options(${name} PRIVATE ${DROPOUT_WARNINGS})
   if(DROPOUT_SANITIZE)
     target_compile_definitions(${name} PRIVATE DROPOUT_TEST_SANITIZE=1)

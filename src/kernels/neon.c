@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "../family/half.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 */
 #define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
@@ -229,6 +230,67 @@ static void forward_f64_neon(const mask_stream *ms, uint64_t first, size_t n, do
     }
 }
 
+/* 8 bf16 lanes of f32 bits (4 + 4) -> bf16, round to nearest-even, NaN
+ * quieted: half.h's recipe  nan ? (b >> 16) | 0x40 : (b + 0x7FFF + ((b >> 16) & 1)) >> 16 */
+static inline uint16x4_t round_bf16_neon(float32x4_t v)
+{
+    const uint32x4_t b = vreinterpretq_u32_f32(v);
+    const uint32x4_t high = vshrq_n_u32(b, 16);
+    uint32x4_t rounded = vshrq_n_u32(
+        vaddq_u32(b, vaddq_u32(vdupq_n_u32(0x7FFF), vandq_u32(high, vdupq_n_u32(1)))), 16);
+    uint32x4_t nan = vcgtq_u32(vandq_u32(b, vdupq_n_u32(0x7FFFFFFF)), vdupq_n_u32(0x7F800000));
+    uint32x4_t quiet = vorrq_u32(high, vdupq_n_u32(0x40));
+    return vmovn_u32(vbslq_u32(nan, quiet, rounded));
+}
+
+static void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, float s,
+                              int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
+                              int stream)
+{
+    (void)stream; /* no streaming stores on this ISA yet */
+    philox_neon px;
+    philox_neon_init(&px, ms);
+    uint8_t keep[KEEP_BYTES];
+    const float32x4_t scale = vdupq_n_f32(s);
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        const uint8_t *kb = keep + tile_keep_neon(ms, &px, first + done, len, keep);
+        const uint16_t *xt = x + done;
+        uint16_t *yt = y + done;
+        size_t k = 0;
+        for (; k + 8 <= len; k += 8) {
+            /* y = keep ? round((float)x * s) : +0: every lane is rounded,
+             * then the 8 keep bytes, widened to 16-bit lane masks, zero the
+             * dropped ones (0x0000 is +0.0) */
+            uint16x8_t lanes = vreinterpretq_u16_s16(vmovl_s8(vreinterpret_s8_u8(vld1_u8(kb + k))));
+            uint16x8_t raw = vld1q_u16(xt + k);
+            uint16x8_t out;
+            if (bf16) {
+                float32x4_t lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(raw), 16));
+                float32x4_t hi = vreinterpretq_f32_u32(vshll_n_u16(vget_high_u16(raw), 16));
+                out = vcombine_u16(round_bf16_neon(vmulq_f32(lo, scale)),
+                                   round_bf16_neon(vmulq_f32(hi, scale)));
+            } else {
+                float32x4_t lo = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(raw)));
+                float32x4_t hi = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(raw)));
+                out = vcombine_u16(vreinterpret_u16_f16(vcvt_f16_f32(vmulq_f32(lo, scale))),
+                                   vreinterpret_u16_f16(vcvt_f16_f32(vmulq_f32(hi, scale))));
+            }
+            vst1q_u16(yt + k, vandq_u16(out, lanes));
+        }
+        for (; k < len; k++) {
+            if (!kb[k])
+                yt[k] = 0;
+            else if (bf16)
+                yt[k] = half_bf16_from_f32(half_f32_from_bf16(xt[k]) * s);
+            else
+                yt[k] = half_f16_from_f32(half_f32_from_f16(xt[k]) * s);
+        }
+        if (mask)
+            pack_keep_neon(kb, len, mask + done / 8);
+    }
+}
+
 static void apply_mask_f32_neon(size_t n, float s, const uint8_t *mask, const float *dy,
                                 float *dx, int stream)
 {
@@ -278,4 +340,5 @@ const dropout_kernels dropout_kernels_neon = {
     .forward_f64 = forward_f64_neon,
     .apply_mask_f32 = apply_mask_f32_neon,
     .apply_mask_f64 = apply_mask_f64_neon,
+    .forward_half = forward_half_neon,
 };

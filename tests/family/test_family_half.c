@@ -186,10 +186,10 @@ int main(void)
 {
     check_conversions();
     check_errors();
-    const char *isas[] = {"scalar", "avx2", "avx512"};
+    const char *isas[] = {"scalar", "avx2", "avx512", "neon"};
     test_rng rng = {2026};
     const double ps[] = {0.0, 1e-9, 0.1, 0.5, 0.9, 1.0, 1.0 - 1e-12};
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
         if (dropout_set_isa(isas[i]) != DROPOUT_OK) {
             printf("ISA %s: not available on this CPU/build, skipped\n", isas[i]);
             continue;

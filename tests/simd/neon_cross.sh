@@ -12,8 +12,9 @@ build=$2
 cmake -S "$src" -B "$build" -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 \
   -DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc -DCMAKE_CXX_COMPILER=c++ \
   -DCMAKE_BUILD_TYPE=Release -DDROPOUT_BUILD_CLI=OFF -DDROPOUT_BUILD_EXAMPLES=OFF \
-  -DCMAKE_EXE_LINKER_FLAGS=-static >"$build.configure.log" 2>&1 ||
+  -DDROPOUT_TESTS_STATIC=ON -DCMAKE_EXE_LINKER_FLAGS=-static >"$build.configure.log" 2>&1 ||
   { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j2 --target test_simd_kernels test_simd_api
+cmake --build "$build" -j2 --target test_simd_kernels test_simd_api test_family_half
 qemu-aarch64 "$build/tests/test_simd_kernels" neon
 qemu-aarch64 "$build/tests/test_simd_api" scalar,neon
+qemu-aarch64 "$build/tests/test_family_half"
