@@ -123,57 +123,39 @@ static pool the_pool = {
     .done = PTHREAD_COND_INITIALIZER,
 };
 
-static long elapsed_ns(const struct timespec *since)
+/* A wait loop's clock: spin_more() takes one step (a pause for the first
+ * steps, then sched_yield: when every core is busy, a caller's own thread
+ * pool or another process, a waiting thread then hands its core to whoever
+ * can use it instead of burning it; when a core is idle, the yield returns
+ * at once) and says whether PARALLEL_SPIN_NS have not passed yet.  After
+ * the spin the waiter checks again under the lock and sleeps if need be. */
+typedef struct spin {
+    struct timespec start;
+    unsigned steps;
+} spin;
+
+static spin spin_start(void)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - since->tv_sec) * 1000000000L + (now.tv_nsec - since->tv_nsec);
+    spin sp = {.steps = 0};
+    clock_gettime(CLOCK_MONOTONIC, &sp.start);
+    return sp;
 }
 
-/* One step of a wait loop: a pause for the first steps, then sched_yield:
- * when every core is busy (a caller's own thread pool, another process), a
- * waiting thread then hands its core to whoever can use it instead of
- * burning it; when a core is idle, the yield returns at once. */
-static inline void spin_step(unsigned i)
+static int spin_more(spin *sp)
 {
-    if (i < 64) {
+    if (sp->steps++ < 64) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #elif defined(__aarch64__)
         __asm__ __volatile__("yield");
 #endif
-    } else {
-        sched_yield();
+        return 1;
     }
-}
-
-/* Spins (unlocked) until *value != old or PARALLEL_SPIN_NS have passed;
- * the caller then checks again under the lock and sleeps if need be. */
-static void spin_while_ulong(const atomic_ulong *value, unsigned long old, const atomic_int *stop)
-{
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (unsigned i = 0;; i++) {
-        if (atomic_load_explicit(value, memory_order_acquire) != old ||
-            atomic_load_explicit(stop, memory_order_relaxed))
-            return;
-        spin_step(i);
-        if (i >= 64 && elapsed_ns(&start) > PARALLEL_SPIN_NS)
-            return;
-    }
-}
-
-static void spin_while_nonzero(const atomic_uint *value)
-{
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (unsigned i = 0;; i++) {
-        if (atomic_load_explicit(value, memory_order_acquire) == 0)
-            return;
-        spin_step(i);
-        if (i >= 64 && elapsed_ns(&start) > PARALLEL_SPIN_NS)
-            return;
-    }
+    sched_yield();
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - sp->start.tv_sec) * 1000000000L + (now.tv_nsec - sp->start.tv_nsec) <=
+           PARALLEL_SPIN_NS;
 }
 
 /* Chunk c of the job: [c * chunk, min(n, (c + 1) * chunk)), maybe empty. */
@@ -195,9 +177,12 @@ static void *worker_main(void *arg)
      * first generation this worker has not seen. */
     unsigned long seen = p->born[id];
     for (;;) {
-        if (!p->shutdown && p->generation == seen) {
+        if (!p->shutdown && p->generation == seen) { /* spin, unlocked, before sleeping */
             pthread_mutex_unlock(&p->lock);
-            spin_while_ulong(&p->generation, seen, &p->shutdown);
+            for (spin sp = spin_start();
+                 atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
+                 !atomic_load_explicit(&p->shutdown, memory_order_relaxed) && spin_more(&sp);)
+                ;
             pthread_mutex_lock(&p->lock);
         }
         while (!p->shutdown && p->generation == seen)
@@ -300,7 +285,9 @@ void parallel_run(size_t n, parallel_chunk_fn fn, void *ctx)
 
     run_chunk(fn, ctx, n, chunk, 0);
 
-    spin_while_nonzero(&p->pending);
+    for (spin sp = spin_start();
+         atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spin_more(&sp);)
+        ;
     pthread_mutex_lock(&p->lock);
     while (p->pending != 0)
         pthread_cond_wait(&p->done, &p->lock);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/kernels.h" /* kernels_bits8_at, the streaming-store helpers */
+
 typedef struct family_apply {
     const char *isa; /* "scalar", "avx2", "avx512" */
 
@@ -36,17 +38,6 @@ typedef struct family_apply {
      * the same additions in the same order. */
     void (*add_rows_f32)(size_t width, size_t rows, size_t stride, const float *x, double *sum);
 } family_apply;
-
-/* Keep bits k ... k + 7 (bit i of the result: element k + i), for any k
- * with element k + 7 in the run: a streaming head can leave k off a
- * multiple of 8, and both bytes then exist. */
-static inline unsigned family_bits8_at(const uint8_t *bits, size_t k)
-{
-    const unsigned b = (unsigned)(k % 8);
-    if (b == 0)
-        return bits[k / 8];
-    return ((unsigned)bits[k / 8] >> b | (unsigned)bits[k / 8 + 1] << (8 - b)) & 0xFFu;
-}
 
 /* One element of bias_residual_f32: the reference, and the SIMD tables'
  * heads and tails. */

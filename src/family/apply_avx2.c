@@ -7,7 +7,6 @@
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
-#include <stdint.h>
 
 #include "apply.h"
 #include "kernels/half_avx2.h"
@@ -87,13 +86,13 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
 {
     const __m256 sv = _mm256_set1_ps(s);
     size_t k = 0;
-    if (stream && ((uintptr_t)y & 3) == 0) {
-        for (size_t head = ((32 - ((uintptr_t)y & 31)) & 31) / 4; k < head && k < n; k++)
+    if (stream && kernels_stream_ok(y, sizeof *y)) {
+        for (size_t head = kernels_stream_head(y, 32, sizeof *y); k < head && k < n; k++)
             y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
         for (; k + 8 <= n; k += 8) {
             __m256 t = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(bias + k));
             __m256 u = _mm256_and_ps(_mm256_mul_ps(t, sv),
-                                     _mm256_castsi256_ps(keep_lanes32(family_bits8_at(bits, k))));
+                                     _mm256_castsi256_ps(keep_lanes32(kernels_bits8_at(bits, k))));
             _mm256_stream_ps(y + k, _mm256_add_ps(_mm256_loadu_ps(residual + k), u));
         }
         _mm_sfence(); /* streaming stores are weakly ordered: done before we return */

@@ -8,7 +8,6 @@
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
-#include <stdint.h>
 
 #include "apply.h"
 #include "kernels/half_avx512.h"
@@ -54,12 +53,12 @@ static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, con
 {
     const __m512 sv = _mm512_set1_ps(s);
     size_t k = 0;
-    if (stream && ((uintptr_t)y & 3) == 0) {
+    if (stream && kernels_stream_ok(y, sizeof *y)) {
         /* streaming stores from the first 64-byte boundary of y */
-        for (size_t head = ((64 - ((uintptr_t)y & 63)) & 63) / 4; k < head && k < n; k++)
+        for (size_t head = kernels_stream_head(y, 64, sizeof *y); k < head && k < n; k++)
             y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
         for (; k + 16 <= n; k += 16) {
-            __mmask16 keep = (__mmask16)(family_bits8_at(bits, k) | family_bits8_at(bits, k + 8) << 8);
+            __mmask16 keep = (__mmask16)(kernels_bits8_at(bits, k) | kernels_bits8_at(bits, k + 8) << 8);
             __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
             __m512 u = _mm512_maskz_mul_ps(keep, t, sv);
             _mm512_stream_ps(y + k, _mm512_add_ps(_mm512_loadu_ps(residual + k), u));

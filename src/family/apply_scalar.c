@@ -17,14 +17,14 @@ static void scale_bf16_scalar(size_t n, float s, const uint8_t *bits, const uint
                               uint16_t *y)
 {
     for (size_t k = 0; k < n; k++)
-        y[k] = bit_at(bits, k) ? half_bf16_from_f32(half_f32_from_bf16(x[k]) * s) : 0;
+        y[k] = half_dropout_one(1, bit_at(bits, k), x[k], s);
 }
 
 static void scale_f16_scalar(size_t n, float s, const uint8_t *bits, const uint16_t *x,
                              uint16_t *y)
 {
     for (size_t k = 0; k < n; k++)
-        y[k] = bit_at(bits, k) ? half_f16_from_f32(half_f32_from_f16(x[k]) * s) : 0;
+        y[k] = half_dropout_one(0, bit_at(bits, k), x[k], s);
 }
 
 static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, const float *x,

@@ -84,4 +84,15 @@ static inline float half_f32_from_f16(uint16_t value)
     return half_f32_bits(sign | half_bits_f32(magnitude));
 }
 
+/* One element of bf16 (bf16 != 0) or f16 dropout, SPEC section 1:
+ * keep ? round((float)x * s) : +0 (0x0000): the scalar reference, and the
+ * SIMD loops' tails. */
+static inline uint16_t half_dropout_one(int bf16, int keep, uint16_t x, float s)
+{
+    if (!keep)
+        return 0;
+    return bf16 ? half_bf16_from_f32(half_f32_from_bf16(x) * s)
+                : half_f16_from_f32(half_f32_from_f16(x) * s);
+}
+
 #endif /* DROPOUT_FAMILY_HALF_H */

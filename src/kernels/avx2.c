@@ -407,27 +407,15 @@ static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, f
         if (bf16) {
             for (; k + 16 <= len; k += 16)
                 scale16_bf16_avx2(xt + k, yt + k, _mm_loadu_si128((const __m128i *)(kb + k)), scale);
-            for (; k < len; k++)
-                yt[k] = kb[k] ? half_bf16_from_f32(half_f32_from_bf16(xt[k]) * s) : 0;
         } else {
             for (; k + 16 <= len; k += 16)
                 scale16_f16_avx2(xt + k, yt + k, _mm_loadu_si128((const __m128i *)(kb + k)), scale);
-            for (; k < len; k++)
-                yt[k] = kb[k] ? half_f16_from_f32(half_f32_from_f16(xt[k]) * s) : 0;
         }
+        for (; k < len; k++) /* the last len % 16 elements of the call */
+            yt[k] = half_dropout_one(bf16, kb[k] != 0, xt[k], s);
         if (mask)
             pack_keep_avx2(kb, len, mask + done / 8);
     }
-}
-
-/* Bits k ... k + 7 of a packed mask, for any k with k + 7 < n (a streaming
- * head can leave k off a multiple of 8; then both bytes exist). */
-static inline unsigned mask_byte_at(const uint8_t *mask, size_t k)
-{
-    const unsigned b = (unsigned)(k % 8);
-    if (b == 0)
-        return mask[k / 8];
-    return ((unsigned)mask[k / 8] >> b | (unsigned)mask[k / 8 + 1] << (8 - b)) & 0xFFu;
 }
 
 static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,
@@ -441,7 +429,7 @@ static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const fl
         for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
             dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
         for (; k + 8 <= n; k += 8) {
-            __m256i byte = _mm256_set1_epi32((int)mask_byte_at(mask, k));
+            __m256i byte = _mm256_set1_epi32((int)kernels_bits8_at(mask, k));
             __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
             __m256 product = _mm256_mul_ps(_mm256_loadu_ps(dy + k), scale);
             _mm256_stream_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
@@ -471,7 +459,7 @@ static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const d
         for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
             dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
         for (; k + 8 <= n; k += 8) {
-            __m256i byte = _mm256_set1_epi64x(mask_byte_at(mask, k));
+            __m256i byte = _mm256_set1_epi64x(kernels_bits8_at(mask, k));
             __m256i low = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_low), bit_low);
             __m256i high = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_high), bit_high);
             __m256d p0 = _mm256_mul_pd(_mm256_loadu_pd(dy + k), scale);

@@ -392,14 +392,8 @@ static void forward_half_avx512(const mask_stream *ms, uint64_t first, size_t n,
             }
             _mm256_storeu_si256((__m256i *)(yt + k), out);
         }
-        for (; k < len; k++) { /* the last len % 16 elements of the call */
-            if (!((bits[k / 64] >> (k % 64)) & 1u))
-                yt[k] = 0;
-            else if (bf16)
-                yt[k] = half_bf16_from_f32(half_f32_from_bf16(xt[k]) * s);
-            else
-                yt[k] = half_f16_from_f32(half_f32_from_f16(xt[k]) * s);
-        }
+        for (; k < len; k++) /* the last len % 16 elements of the call */
+            yt[k] = half_dropout_one(bf16, (bits[k / 64] >> (k % 64)) & 1u, xt[k], s);
         if (mask)
             store_bits(mask + done / 8, bits, len);
     }

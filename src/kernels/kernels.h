@@ -32,6 +32,17 @@
 #define STREAM_MIN_BYTES ((size_t)16 << 20)
 #endif
 
+/* Bits k ... k + 7 of packed bits (bit i of the result: element k + i),
+ * for any k whose element k + 7 exists: a streaming head can leave k off a
+ * multiple of 8, and both bytes then exist. */
+static inline unsigned kernels_bits8_at(const uint8_t *bits, size_t k)
+{
+    const unsigned b = (unsigned)(k % 8);
+    if (b == 0)
+        return bits[k / 8];
+    return ((unsigned)bits[k / 8] >> b | (unsigned)bits[k / 8 + 1] << (8 - b)) & 0xFFu;
+}
+
 /* What a tile loop prefetches while the current tile's Philox runs (so that
  * compute and memory traffic overlap instead of taking turns): the next
  * tile's x, and its y unless y is written with streaming stores. */

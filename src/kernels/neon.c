@@ -278,14 +278,8 @@ static void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, f
             }
             vst1q_u16(yt + k, vandq_u16(out, lanes));
         }
-        for (; k < len; k++) {
-            if (!kb[k])
-                yt[k] = 0;
-            else if (bf16)
-                yt[k] = half_bf16_from_f32(half_f32_from_bf16(xt[k]) * s);
-            else
-                yt[k] = half_f16_from_f32(half_f32_from_f16(xt[k]) * s);
-        }
+        for (; k < len; k++) /* the last len % 8 elements of the call */
+            yt[k] = half_dropout_one(bf16, kb[k] != 0, xt[k], s);
         if (mask)
             pack_keep_neon(kb, len, mask + done / 8);
     }
