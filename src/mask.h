@@ -8,8 +8,10 @@
  *          hi(stream)}, key {lo(seed), hi(seed)}), words little-endian
  *   keep = r < t0, or r == t0 and tlow != 0 and tie_draw(i) < tlow
  *
- * Everything here is internal; kernels of every ISA share these helpers for
- * the rare tie draw and the degenerate thresholds.
+ * The definition is include/dropout_mask_v1.h (portable: C, C++, CUDA,
+ * OpenCL C); these are the CPU library's pointer-taking names for it, which
+ * kernels of every ISA share for the rare tie draw and the degenerate
+ * thresholds.
  */
 #ifndef DROPOUT_MASK_H
 #define DROPOUT_MASK_H
@@ -17,42 +19,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "philox.h"
+#include "philox.h" /* and include/dropout_mask_v1.h, the one definition */
 
-#define MASK_THRESHOLD_ALL ((uint64_t)1 << 32) /* keep all, no draws */
-#define MASK_TIE_KEY_XOR 0x243F6A88u            /* pi, for the tie draw */
-#define MASK_BLOCK_ELEMENTS 16                  /* one byte per element  */
+#define MASK_THRESHOLD_ALL DROPOUT_MASK_V1_THRESHOLD_ALL /* keep all, no draws */
+#define MASK_TIE_KEY_XOR DROPOUT_MASK_V1_TIE_KEY_XOR     /* pi, for the tie draw */
+#define MASK_BLOCK_ELEMENTS DROPOUT_MASK_V1_BLOCK_ELEMENTS /* one byte per element */
 
-/* Everything a kernel needs to decide keep bits of one (seed, stream, p). */
-typedef struct mask_stream {
-    uint32_t key[2];        /* {lo(seed), hi(seed)}                       */
-    uint32_t tie_key[2];    /* {lo(seed) ^ MASK_TIE_KEY_XOR, hi(seed)}    */
-    uint32_t stream_lo;     /* counter words 2 and 3                      */
-    uint32_t stream_hi;
-    uint64_t threshold;     /* T, 0 ... 2^32                              */
-    uint32_t t0;            /* T >> 24: bytes below it keep (0 ... 256)   */
-    uint32_t tlow;          /* T & 0xFFFFFF: the tie draw's threshold     */
-} mask_stream;
+/* Everything a kernel needs to decide keep bits of one (seed, stream, p):
+ * key, tie_key, stream_lo/hi, threshold T, t0 = T >> 24, tlow = T & 0xFFFFFF
+ * (the portable header's struct; the kernels read its fields directly). */
+typedef dropout_mask_v1_stream mask_stream;
 
 /* T for a valid p (0 <= p <= 1), computed in double exactly as specified. */
 static inline uint64_t mask_keep_threshold(double p)
 {
-    return (uint64_t)((1.0 - p) * 4294967296.0 + 0.5);
+    return dropout_mask_v1_threshold(p);
 }
 
 static inline mask_stream mask_stream_make(uint64_t seed, uint64_t stream, double p)
 {
-    mask_stream ms;
-    ms.key[0] = (uint32_t)seed;
-    ms.key[1] = (uint32_t)(seed >> 32);
-    ms.tie_key[0] = (uint32_t)seed ^ MASK_TIE_KEY_XOR;
-    ms.tie_key[1] = (uint32_t)(seed >> 32);
-    ms.stream_lo = (uint32_t)stream;
-    ms.stream_hi = (uint32_t)(stream >> 32);
-    ms.threshold = mask_keep_threshold(p);
-    ms.t0 = (uint32_t)(ms.threshold >> 24);
-    ms.tlow = (uint32_t)(ms.threshold & 0xFFFFFFu);
-    return ms;
+    return dropout_mask_v1_stream_make(seed, stream, mask_keep_threshold(p));
 }
 
 /* The 16 random bytes of block j (elements 16j ... 16j + 15) as 4 words;
@@ -60,44 +46,27 @@ static inline mask_stream mask_stream_make(uint64_t seed, uint64_t stream, doubl
 static inline void mask_block_words(const mask_stream *ms, uint64_t block_index,
                                     uint32_t words[4])
 {
-    const uint32_t counter[4] = {(uint32_t)block_index, (uint32_t)(block_index >> 32),
-                                 ms->stream_lo, ms->stream_hi};
-    philox4x32_10(counter, ms->key, words);
+    dropout_mask_v1_words block = dropout_mask_v1_block(*ms, block_index);
+    for (int k = 0; k < 4; k++)
+        words[k] = block.w[k];
 }
 
-/* The tie draw of element i (used only when its byte equals t0):
- * keep iff (philox({lo(i), hi(i), stream}, tie_key)[0] & 0xFFFFFF) < tlow. */
+/* The tie draw of element i (used only when its byte equals t0). */
 static inline int mask_tie_keep(const mask_stream *ms, uint64_t index)
 {
-    if (ms->tlow == 0)
-        return 0;
-    const uint32_t counter[4] = {(uint32_t)index, (uint32_t)(index >> 32),
-                                 ms->stream_lo, ms->stream_hi};
-    uint32_t words[4];
-    philox4x32_10(counter, ms->tie_key, words);
-    return (words[0] & 0xFFFFFFu) < ms->tlow;
+    return dropout_mask_v1_tie_keep(*ms, index);
 }
 
 /* Keep decision of element i whose random byte is r. */
 static inline int mask_byte_keep(const mask_stream *ms, uint32_t r, uint64_t index)
 {
-    if (r != ms->t0)
-        return r < ms->t0;
-    return mask_tie_keep(ms, index);
+    return dropout_mask_v1_byte_keep(*ms, r, index);
 }
 
 /* Keep decision of one element, from scratch (slow; for tests and tools). */
 static inline int mask_keep_one(const mask_stream *ms, uint64_t index)
 {
-    if (ms->threshold == MASK_THRESHOLD_ALL)
-        return 1;
-    if (ms->threshold == 0)
-        return 0;
-    uint32_t words[4];
-    mask_block_words(ms, index / MASK_BLOCK_ELEMENTS, words);
-    unsigned k = (unsigned)(index % MASK_BLOCK_ELEMENTS);
-    uint32_t r = (words[k / 4] >> (8 * (k % 4))) & 0xFFu;
-    return mask_byte_keep(ms, r, index);
+    return dropout_mask_v1_keep(*ms, index);
 }
 
 #endif /* DROPOUT_MASK_H */
