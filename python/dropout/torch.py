@@ -138,27 +138,27 @@ class DropoutFunction(torch.autograd.Function):
     reads the mask instead of recomputing it."""
 
     @staticmethod
-    def forward(ctx, x, p, seed, stream, inplace, save_mask):
-        ctx.rng = (p, seed, stream)
+    def forward(ctx, x, p, seed, stream, first, inplace, save_mask):
+        ctx.rng = (p, seed, stream, first)
         if inplace:
             ctx.mark_dirty(x)
         mask = torch.empty((x.numel() + 7) // 8, dtype=torch.uint8) if save_mask else None
-        y = _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), inplace, mask)
+        y = _forward(x, _library.Params(p, seed, stream, first, _library.TRAIN), inplace, mask)
         if save_mask:
             ctx.save_for_backward(mask)
         return y
 
     @staticmethod
     def backward(ctx, dy):
-        p, seed, stream = ctx.rng
+        p, seed, stream, first = ctx.rng
         if torch.is_grad_enabled():
             # create_graph=True: the gradient is itself dropout of dy with the
             # same mask, so build it as a differentiable node (double backward).
-            dx = DropoutFunction.apply(dy.contiguous(), p, seed, stream, False, False)
+            dx = DropoutFunction.apply(dy.contiguous(), p, seed, stream, first, False, False)
         else:
             mask = ctx.saved_tensors[0] if ctx.saved_tensors else None
-            dx = _backward(dy, _library.Params(p, seed, stream, 0, _library.TRAIN), mask)
-        return dx, None, None, None, None, None
+            dx = _backward(dy, _library.Params(p, seed, stream, first, _library.TRAIN), mask)
+        return dx, None, None, None, None, None, None
 
 
 def _drawn_stream():
@@ -178,10 +178,11 @@ def _u64(value, name):
     return _arguments.u64(value, name)
 
 
-def _run(x, p, training, seed, stream, inplace, save_mask):
+def _run(x, p, training, seed, stream, inplace, save_mask, first=0):
     """The one path of the functional form and the module; returns
     (y, seed, stream) with the seed and stream actually used (None in eval)."""
     p = _arguments.check_p(p)  # ValueError for p outside [0, 1], in eval too
+    first = _u64(first, "first")
     _kernels(x, "input")
     if not training:
         return x, None, None  # the identity, as F.dropout(training=False)
@@ -190,16 +191,16 @@ def _run(x, p, training, seed, stream, inplace, save_mask):
     if torch.is_grad_enabled() and x.requires_grad or inplace:
         # Autograd needs the node; in-place needs it too, so that x's version
         # counter moves and a stale saved x is caught, as with nn.Dropout.
-        y = DropoutFunction.apply(x, p, seed, stream, bool(inplace), bool(save_mask))
+        y = DropoutFunction.apply(x, p, seed, stream, first, bool(inplace), bool(save_mask))
         if inplace:
             y = x  # apply() returns an alias of x when x needs no gradient
     else:
-        y = _forward(x, _library.Params(p, seed, stream, 0, _library.TRAIN), False)
+        y = _forward(x, _library.Params(p, seed, stream, first, _library.TRAIN), False)
     return y, seed, stream
 
 
 def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=False,
-            save_mask=False):
+            save_mask=False, first=0):
     """Functional dropout, like torch.nn.functional.dropout.
 
     seed=None: seed = torch.initial_seed() and one stream drawn from torch's
@@ -211,7 +212,7 @@ def dropout(input, p=0.5, training=True, seed=None, *, stream=None, inplace=Fals
     else:
         stream = 0 if stream is None else _u64(stream, "stream")
     seed = _u64(seed, "seed")
-    return _run(input, p, training, seed, stream, inplace, save_mask)[0]
+    return _run(input, p, training, seed, stream, inplace, save_mask, first)[0]
 
 
 class Dropout(torch.nn.Module):
@@ -222,12 +223,13 @@ class Dropout(torch.nn.Module):
     use (S, next_stream) and increment next_stream, like dropout_layer in C.
     """
 
-    def __init__(self, p=0.5, inplace=False, seed=None, save_mask=False):
+    def __init__(self, p=0.5, inplace=False, seed=None, save_mask=False, first=0):
         super().__init__()
         self.p = _arguments.check_p(p)
         self.inplace = inplace
         self.save_mask = save_mask
         self.seed = None if seed is None else _u64(seed, "seed")
+        self.first = _u64(first, "first")
         self.next_stream = 0
         self.last_seed = None
         self.last_stream = None
@@ -240,7 +242,7 @@ class Dropout(torch.nn.Module):
         else:
             seed, stream = self.seed, self.next_stream
         y, self.last_seed, self.last_stream = _run(input, self.p, True, seed, stream, self.inplace,
-                                                   self.save_mask)
+                                                   self.save_mask, self.first)
         if self.seed is not None:
             self.next_stream = (self.next_stream + 1) & _U64_MASK
         return y
@@ -251,4 +253,6 @@ class Dropout(torch.nn.Module):
             text += ", seed={}".format(self.seed)
         if self.save_mask:
             text += ", save_mask=True"
+        if self.first:
+            text += ", first={}".format(self.first)
         return text

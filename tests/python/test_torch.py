@@ -424,3 +424,30 @@ class MaskAndSeeding(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FirstOffset(unittest.TestCase):
+    """first=: the flat mask index of element 0, so a shard gets exactly its
+    rows of the whole tensor's mask."""
+
+    def test_shards_are_rows_of_the_whole(self):
+        x = torch.randn(8, 5, 3)
+        whole = dt.dropout(x, 0.5, True, seed=9, stream=4)
+        per_sample = x[0].numel()
+        for k in range(8):
+            row = dt.dropout(x[k:k + 1], 0.5, True, seed=9, stream=4, first=k * per_sample)
+            self.assertTrue(same_bits(row, whole[k:k + 1]))
+        layer = dt.Dropout(0.5, seed=9, first=3 * per_sample)
+        layer.next_stream = 4
+        self.assertTrue(same_bits(layer(x[3:5]), whole[3:5]))
+
+    def test_backward_uses_the_shard_mask_and_range_is_checked(self):
+        x = torch.randn(4, 6, requires_grad=True)
+        y = dt.dropout(x, 0.3, True, seed=2, first=12)
+        y.backward(torch.ones_like(y))
+        kept = keep_bits(36, 0.3, 2, 0)[12:].reshape(4, 6)
+        self.assertTrue(torch.equal(x.grad, kept.float() * scale(0.3, torch.float32)))
+        with self.assertRaises(ValueError):
+            dt.dropout(x.detach(), 0.3, True, seed=2, first=2 ** 64 - 3)
+        with self.assertRaises(TypeError):
+            dt.Dropout(0.5, first=1.5)
