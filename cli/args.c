@@ -9,20 +9,110 @@
 #include "args.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+static FILE *error_stream; /* NULL: stderr */
+static int error_reported;
+
+void cli_set_error_stream(FILE *stream)
+{
+    error_stream = stream;
+    error_reported = 0;
+}
+
+/* Length of the UTF-8 sequence at s (at most n bytes) that is printable as
+ * it is: a well-formed, shortest-form encoding of a code point that is not a
+ * C1 control (U+0080 ... U+009F), a surrogate or above U+10FFFF; 0 if the
+ * byte at s must be escaped. */
+static size_t printable_utf8(const unsigned char *s, size_t n)
+{
+    size_t length = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (s[0] >= 0xf5 || length == 0 || length > n)
+        return 0;
+    uint32_t code = s[0] & (0x7fu >> length);
+    for (size_t k = 1; k < length; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        code = code << 6 | (s[k] & 0x3fu);
+    }
+    static const uint32_t smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[length] || code <= 0x9f || (code >= 0xd800 && code <= 0xdfff) ||
+        code > 0x10ffff)
+        return 0;
+    return length;
+}
+
+void cli_put_escaped(FILE *out, const char *text, size_t length)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t k = 0; k < length;) {
+        unsigned char c = s[k];
+        if (c >= 0x20 && c < 0x7f) {
+            fputc(c, out);
+            k++;
+            continue;
+        }
+        size_t run = c >= 0x80 ? printable_utf8(s + k, length - k) : 0;
+        if (run > 0) {
+            fwrite(s + k, 1, run, out);
+            k += run;
+            continue;
+        }
+        switch (c) {
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '\0': fputs("\\0", out); break;
+        default: fprintf(out, "\\x%02x", c);
+        }
+        k++;
+    }
+}
+
 int cli_error(const char *command, const char *format, ...)
 {
+    char message[2048];
     va_list args;
-    fprintf(stderr, "dropout%s%s: ", command ? " " : "", command ? command : "");
     va_start(args, format);
-    vfprintf(stderr, format, args);
+    int length = vsnprintf(message, sizeof message, format, args);
     va_end(args);
-    fputc('\n', stderr);
+    if (length < 0)
+        length = 0;
+    FILE *out = error_stream ? error_stream : stderr;
+    fprintf(out, "dropout%s%s: ", command ? " " : "", command ? command : "");
+    cli_put_escaped(out, message, (size_t)length < sizeof message ? (size_t)length
+                                                                  : sizeof message - 1);
+    if ((size_t)length >= sizeof message)
+        fputs("...", out);
+    fputc('\n', out);
+    fflush(out);
+    error_reported = 1;
     return 1;
+}
+
+int cli_finish(const char *command, int status)
+{
+    /* errno says why only when this flush is what failed; an earlier failed
+     * write leaves just the error indicator. */
+    errno = 0;
+    int flush_failed = fflush(stdout) != 0;
+    int saved = flush_failed ? errno : 0;
+    int failed = flush_failed || ferror(stdout);
+    if (fclose(stdout) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    if (!failed)
+        return status;
+    /* One line, unless the command already reported its own error. */
+    if (!error_reported)
+        cli_error(command, "cannot write the output%s%s", saved ? ": " : "",
+                  saved ? strerror(saved) : "");
+    return status != 0 ? status : 1;
 }
 
 static int hex_digit(char c)

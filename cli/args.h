@@ -14,7 +14,8 @@
  *
  * Values are checked strictly, and every problem is reported as exactly one
  * line on stderr, "dropout <command>: <what is wrong>", so scripts and people
- * see the same thing.  Adding an option to a subcommand is one table row;
+ * see the same thing (control characters in it escaped, see
+ * cli_put_escaped).  Adding an option to a subcommand is one table row;
  * adding a kind of value (a new CLI_* below) is one case in args.c.
  *
  * Accepted forms: "--name value" and "--name=value"; "--help"/"-h" anywhere.
@@ -82,6 +83,23 @@ int cli_error(const char *command, const char *format, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* Where cli_error writes (NULL: stderr), for the fuzz targets; also forgets
+ * whether an error was reported. */
+void cli_set_error_stream(FILE *stream);
+
+/* Writes `length` bytes of text with every byte that could end or rewrite a
+ * line escaped: C0 controls as \n, \r, \t, \0 or \xHH, DEL and every byte
+ * that is not part of well-formed, printable UTF-8 (C1 controls included) as
+ * \xHH.  cli_error passes its whole message through it, so a hostile
+ * argument or input token cannot forge or hide error lines. */
+void cli_put_escaped(FILE *out, const char *text, size_t length);
+
+/* The end of every run of `dropout`: flushes and closes stdout.  If anything
+ * written to stdout was lost (a full disk, /dev/full, a closed descriptor),
+ * prints one error line (unless the command has already printed one) and
+ * returns non-zero; otherwise returns status. */
+int cli_finish(const char *command, int status);
 
 /* Strict value parsers, also for subcommands' own inputs.  0 on success. */
 int cli_parse_u64(const char *text, uint64_t *value);  /* "42", "0x2a" */

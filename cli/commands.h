@@ -15,4 +15,8 @@ int cli_backward(int argc, char **argv); /* forward.c */
 int cli_verify(int argc, char **argv);   /* verify.c  */
 int cli_bench(int argc, char **argv);    /* bench.c   */
 
+/* The whole `dropout` program (main.c): main() is cli_main(), so that a fuzz
+ * target can run it in-process. */
+int cli_main(int argc, char **argv);
+
 #endif /* DROPOUT_CLI_COMMANDS_H */

@@ -204,7 +204,9 @@ typedef struct token_reader {
     int pending;             /* a character read ahead, or EOF        */
 } token_reader;
 
-/* 1: a token in `token`; 0: end of input; -1: token longer than TOKEN_MAX. */
+/* 1: a token in `token`; 0: end of input; -1: token longer than TOKEN_MAX;
+ * -2: a NUL byte, which text input never contains (strtod would stop at it
+ * and silently drop the rest of the token). */
 static int read_token(token_reader *r, char token[TOKEN_MAX + 1])
 {
     int c = r->pending;
@@ -218,6 +220,8 @@ static int read_token(token_reader *r, char token[TOKEN_MAX + 1])
     size_t length = 0;
     while (c != EOF && !(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
                          c == '\f')) {
+        if (c == '\0')
+            return -2;
         if (length == TOKEN_MAX)
             return -1;
         token[length++] = (char)c;
@@ -225,6 +229,32 @@ static int read_token(token_reader *r, char token[TOKEN_MAX + 1])
     }
     token[length] = '\0';
     r->pending = c;
+    return 1;
+}
+
+/* The next number of the input into element k of `values`: 1, 0 at the end
+ * of the input, or -1 with the error line printed. */
+static int read_number(const char *command, token_reader *r, const dtype_ops *ops, void *values,
+                       size_t k)
+{
+    char token[TOKEN_MAX + 1];
+    int got = read_token(r, token);
+    if (got == -1)
+        return -cli_error(command, "line %llu: token longer than %d characters", r->line,
+                          TOKEN_MAX);
+    if (got == -2)
+        return -cli_error(command, "line %llu: NUL byte in the input (expected text: numbers "
+                                   "separated by whitespace)", r->line);
+    if (got == 0)
+        return 0;
+    int parsed = ops->parse(token, values, k);
+    if (parsed == -2)
+        return -cli_error(command, "line %llu: '%s' is out of range for %s", r->line, token,
+                          ops->name);
+    if (parsed != 0)
+        return -cli_error(command,
+                          "line %llu: '%s' is not a number (%s; nan, inf, -inf, -0 accepted)",
+                          r->line, token, ops->name);
     return 1;
 }
 
@@ -277,18 +307,9 @@ enum { VARIANT_STANDARD, VARIANT_ALPHA, VARIANT_FEATURE_ALPHA, VARIANT_GAUSSIAN 
 static int read_all(const char *command, const dtype_ops *ops, void **values, size_t *count)
 {
     token_reader reader = {stdin, 1, ' '};
-    char token[TOKEN_MAX + 1];
     size_t capacity = 0, n = 0;
     unsigned char *buffer = NULL;
     for (;;) {
-        int got = read_token(&reader, token);
-        if (got == 0)
-            break;
-        if (got < 0) {
-            free(buffer);
-            return cli_error(command, "line %llu: token longer than %d characters", reader.line,
-                             TOKEN_MAX);
-        }
         if (n == capacity) {
             size_t grown = capacity ? 2 * capacity : CHUNK_ELEMENTS;
             unsigned char *bigger = realloc(buffer, grown * ops->size);
@@ -299,16 +320,13 @@ static int read_all(const char *command, const dtype_ops *ops, void **values, si
             buffer = bigger;
             capacity = grown;
         }
-        int parsed_number = ops->parse(token, buffer, n);
-        if (parsed_number != 0) {
+        int got = read_number(command, &reader, ops, buffer, n);
+        if (got < 0) {
             free(buffer);
-            return cli_error(command,
-                             parsed_number == -2
-                                 ? "line %llu: '%s' is out of range for %s"
-                                 : "line %llu: '%s' is not a number (%s; nan, inf, -inf, -0 "
-                                   "accepted)",
-                             reader.line, token, ops->name);
+            return 1;
         }
+        if (got == 0)
+            break;
         n++;
     }
     if (ferror(stdin)) {
@@ -389,11 +407,9 @@ static int run_shaped(direction dir, const dtype_ops *ops, const dropout_params 
     } else {
         static char output_buffer[1 << 16];
         setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < n && !ferror(stdout); k++)
             ops->print(stdout, out, k);
-        if (fflush(stdout) != 0 || ferror(stdout))
-            failed = cli_error(command, "cannot write the output");
-    }
+    } /* a failed write: cli_finish reports it */
     free(in);
     free(out);
     return failed;
@@ -452,30 +468,15 @@ static int run(direction dir, int argc, char **argv)
     setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
 
     token_reader reader = {stdin, 1, ' '};
-    char token[TOKEN_MAX + 1];
     uint64_t done = 0; /* elements processed so far */
     int failed = 0;
     for (int more = 1; more && !failed;) {
         size_t n = 0;
         while (n < CHUNK_ELEMENTS) {
-            int got = read_token(&reader, token);
-            if (got == 0) {
+            int got = read_number(command, &reader, ops, in, n);
+            if (got <= 0) {
                 more = 0;
-                break;
-            }
-            if (got < 0) {
-                failed = cli_error(command, "line %llu: token longer than %d characters",
-                                   reader.line, TOKEN_MAX);
-                break;
-            }
-            int parsed_number = ops->parse(token, in, n);
-            if (parsed_number != 0) {
-                failed = cli_error(command,
-                                   parsed_number == -2
-                                       ? "line %llu: '%s' is out of range for %s"
-                                       : "line %llu: '%s' is not a number (%s; nan, inf, -inf, "
-                                         "-0 accepted)",
-                                   reader.line, token, ops->name);
+                failed = got < 0;
                 break;
             }
             n++;
@@ -498,15 +499,13 @@ static int run(direction dir, int argc, char **argv)
         for (size_t k = 0; k < n; k++)
             ops->print(stdout, out, k);
         done += n;
+        if (ferror(stdout))
+            break; /* output lost: stop here, cli_finish reports it */
     }
     free(in);
     free(out);
     if (!failed && ferror(stdin))
         failed = cli_error(command, "cannot read the input");
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (!failed)
-            failed = cli_error(command, "cannot write the output");
-    }
     return failed ? 1 : 0;
 }
 

@@ -61,7 +61,9 @@ static void print_version(void)
            DROPOUT_MASK_STREAM_VERSION, dropout_isa(), dropout_threads());
 }
 
-int main(int argc, char **argv)
+/* The whole program but the final check of stdout; *command is set to the
+ * subcommand's name once it is known. */
+static int dispatch(int argc, char **argv, const char **command)
 {
     if (argc < 2)
         return cli_error(NULL, "missing command (see 'dropout --help')");
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
                 if (strcmp(argv[2], commands[k].name) == 0) {
                     char help_flag[] = "--help";
                     char *help_argv[] = {help_flag, NULL};
+                    *command = commands[k].name;
                     return commands[k].run(1, help_argv);
                 }
             }
@@ -90,10 +93,28 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t k = 0; k < CLI_COUNT(commands); k++) {
-        if (strcmp(name, commands[k].name) == 0)
+        if (strcmp(name, commands[k].name) == 0) {
+            *command = commands[k].name;
             return commands[k].run(argc - 2, argv + 2);
+        }
     }
     if (name[0] == '-')
         return cli_error(NULL, "unknown option '%s' (see 'dropout --help')", name);
     return cli_error(NULL, "unknown command '%s' (see 'dropout --help')", name);
 }
+
+/* Every run ends in cli_finish: output that could not be written is an error
+ * (exit 1 and one line on stderr), whichever command wrote it. */
+int cli_main(int argc, char **argv)
+{
+    const char *command = NULL;
+    int status = dispatch(argc, argv, &command);
+    return cli_finish(command, status);
+}
+
+#ifndef DROPOUT_CLI_NO_MAIN /* the fuzz target (fuzz/fuzz_cli.c) has its own */
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}
+#endif

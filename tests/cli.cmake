@@ -10,7 +10,7 @@ if(NOT TARGET dropout_cli)
 endif()
 
 set(DROPOUT_CLI_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/cli)
-set(cli_parts kat vectors random forward errors help)
+set(cli_parts kat vectors random forward errors help io)
 
 find_program(DROPOUT_CLI_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH
              DOC "Python 3 for the CLI tests (standard library only)")

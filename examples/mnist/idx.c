@@ -1,10 +1,13 @@
 /* idx.c — IDX parsing: validate every field before touching the data. */
+#define _POSIX_C_SOURCE 200809L
 #include "idx.h"
 
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static uint32_t read_be32(const uint8_t *p)
 {
@@ -102,35 +105,67 @@ int idx_check_mnist(const idx_array *images, const idx_array *labels,
     return 0;
 }
 
+FILE *idx_open_regular(const char *path, size_t *size, char *err, size_t err_size)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat
+     * has had the chance to refuse it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_size,
+                 "%s is not a regular file (%s); the data must be plain files", path,
+                 S_ISDIR(st.st_mode) ? "a directory"
+                 : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                 : S_ISFIFO(st.st_mode) ? "a FIFO"
+                 : "a socket or another special file");
+        close(fd);
+        return NULL;
+    }
+    if ((uintmax_t)st.st_size > SIZE_MAX) {
+        snprintf(err, err_size, "%s is too large for this machine", path);
+        close(fd);
+        return NULL;
+    }
+    FILE *f = NULL;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags == -1 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
+        (f = fdopen(fd, "rb")) == NULL) {
+        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    *size = (size_t)st.st_size;
+    return f;
+}
+
 int idx_read_file(const char *path, uint8_t **buf, size_t *size, char *err,
                   size_t err_size)
 {
     *buf = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+    size_t expected = 0;
+    FILE *f = idx_open_regular(path, &expected, err, err_size);
+    if (f == NULL)
+        return -1;
+    /* At most the size the file had when opened: a file that grows while it
+     * is read cannot make this read without end. */
+    uint8_t *data = malloc(expected ? expected : 1);
+    if (data == NULL) {
+        fclose(f);
+        snprintf(err, err_size, "cannot read %s: out of memory (%zu bytes)", path, expected);
         return -1;
     }
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *data = malloc(cap);
-    while (data != NULL) {
-        if (n == cap) {
-            uint8_t *grown = realloc(data, cap * 2);
-            if (grown == NULL) {
-                free(data);
-                data = NULL;
-                break;
-            }
-            data = grown;
-            cap *= 2;
-        }
-        size_t got = fread(data + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int failed = data == NULL || ferror(f);
+    size_t n = fread(data, 1, expected, f);
+    int failed = ferror(f);
     fclose(f);
     if (failed) {
         free(data);
@@ -138,6 +173,6 @@ int idx_read_file(const char *path, uint8_t **buf, size_t *size, char *err,
         return -1;
     }
     *buf = data;
-    *size = n;
+    *size = n; /* fewer if it shrank: idx_parse reports the truncation */
     return 0;
 }

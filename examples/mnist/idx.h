@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct idx_array {
     size_t ndim;
@@ -32,7 +33,13 @@ int idx_parse(idx_array *out, const uint8_t *buf, size_t size, size_t ndim,
 int idx_check_mnist(const idx_array *images, const idx_array *labels,
                     char *err, size_t err_size);
 
-/* Reads a whole file into a malloc'd buffer.  Returns 0, or -1 with err. */
+/* Opens `path` for reading only if it is a regular file (not a device such
+ * as /dev/zero, a FIFO or a directory, which could be read without end), and
+ * gives its size.  Returns the stream, or NULL with a sentence in err. */
+FILE *idx_open_regular(const char *path, size_t *size, char *err, size_t err_size);
+
+/* Reads a whole regular file (idx_open_regular) into a malloc'd buffer, at
+ * most the size it had when opened.  Returns 0, or -1 with err. */
 int idx_read_file(const char *path, uint8_t **buf, size_t *size,
                   char *err, size_t err_size);
 

@@ -44,6 +44,14 @@ set_tests_properties(mnist_cli_truncated_data PROPERTIES FIXTURES_REQUIRED mnist
 add_test(NAME mnist_cli_bad_sha COMMAND $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/data --epochs 1)
 set_tests_properties(mnist_cli_bad_sha PROPERTIES FIXTURES_REQUIRED mnist_data LABELS mnist
   PASS_REGULAR_EXPRESSION "sha256 mismatch")
+# Data that is not a regular file (idx.c idx_open_regular): a symlink to
+# /dev/zero once hung the sha256 check and, with --no-verify, ate all memory.
+file(MAKE_DIRECTORY ${MNIST_T}/devzero)
+file(CREATE_LINK /dev/zero ${MNIST_T}/devzero/train-images-idx3-ubyte SYMBOLIC)
+add_test(NAME mnist_cli_dev_zero COMMAND $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/devzero --epochs 1)
+add_test(NAME mnist_cli_dev_zero_no_verify COMMAND $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/devzero --no-verify --epochs 1)
+set_tests_properties(mnist_cli_dev_zero mnist_cli_dev_zero_no_verify PROPERTIES LABELS mnist TIMEOUT 20
+  PASS_REGULAR_EXPRESSION "train-images-idx3-ubyte is not a regular file \\(a device\\)")
 foreach(bad "--bogus" "--epochs;0" "--p-hidden;1.5" "--hidden;abc" "--threads" "--mc;0" "--resume")
   string(REPLACE ";" "_" name "${bad}")
   string(REPLACE "-" "" name "${name}")

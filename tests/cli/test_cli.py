@@ -2,7 +2,7 @@
 
     python3 test_cli.py DROPOUT_EXE SOURCE_DIR PART
 
-PART is one of: kat, vectors, random, forward, errors, help.  Each part prints
+PART is one of: kat, vectors, random, forward, errors, help, io.  Each part prints
 what it compared and, on failure, the first mismatch, and exits non-zero.
 """
 import math
@@ -397,8 +397,87 @@ def part_help():
         print("dropout --version: " + out.strip())
 
 
+# ---- input bytes, output errors, escaped error lines (issue 10 item 7) -----
+
+def run_bytes(args, stdin=b"", stdout=subprocess.PIPE):
+    result = subprocess.run([EXE] + args, input=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    return result.returncode, result.stdout, result.stderr
+
+
+FORWARD_OK = ["--p", "0.5", "--seed", "1", "--stream", "2"]
+
+# Every subcommand, run with its output on /dev/full: exit non-zero, one line.
+FULL_CASES = [
+    ["--help"], ["-h"], ["help"], ["help", "mask"], ["--version"], ["version"],
+    ["mask", "--help"], ["forward", "--help"], ["backward", "--help"], ["verify", "--help"],
+    ["bench", "--help"],
+    ["mask", "--p", "0.5", "--seed", "1", "--stream", "2", "--count", "64"],
+    ["forward"] + FORWARD_OK, ["backward"] + FORWARD_OK,
+    ["forward", "--shape", "2,2"] + FORWARD_OK,
+    ["verify", "--quick"],
+]
+
+
+def part_io():
+    # A NUL byte inside the input is an error, not the end of a number.
+    for label, data in (("NUL inside a token", b"1\0garbage 2"), ("NUL alone", b"1 \0 2"),
+                        ("NUL at the end", b"1 2\0"), ("NUL on line 3", b"1\n2\n3\0\n")):
+        for command in (["forward"], ["backward", "--dtype", "f64"], ["forward", "--shape", "3"]):
+            args = command + FORWARD_OK
+            rc, out, err = run_bytes(args, data)
+            lines = err.decode("ascii", "replace").splitlines()
+            if rc == 0 or len(lines) != 1 or "NUL" not in err.decode("ascii", "replace"):
+                fail("%s: dropout %s exited %d, stderr %r" % (label, " ".join(args), rc, err))
+            else:
+                print("%-20s %-22s exit %d: %s" % (label, " ".join(command), rc, lines[0]))
+    rc, out, err = run_bytes(["forward"] + FORWARD_OK, b"1\0garbage 2\n3\0")
+    if b"line 1" not in err:
+        fail("the NUL error should name line 1: %r" % err)
+
+    # Output that cannot be written is an error, for every subcommand.
+    with open("/dev/full", "wb") as full:
+        for args in FULL_CASES:
+            rc, out, err = run_bytes(args, b"1 2 3\n4\n", stdout=full)
+            lines = err.decode("utf-8", "replace").splitlines()
+            if rc == 0 or len(lines) != 1 or "cannot write the output" not in lines[0]:
+                fail("dropout %s >/dev/full: exit %d, stderr %r" % (" ".join(args), rc, err))
+            else:
+                print("dropout %-40s >/dev/full: exit %d: %s" % (" ".join(args), rc, lines[0]))
+    # ... and a bad input with a full stdout is still reported once, as the input error.
+    with open("/dev/full", "wb") as full:
+        rc, out, err = run_bytes(["forward"] + FORWARD_OK, b"1 x\n", stdout=full)
+    if rc == 0 or len(err.splitlines()) != 1 or b"not a number" not in err:
+        fail("bad input with stdout on /dev/full: exit %d, stderr %r" % (rc, err))
+
+    # Control characters in error lines are escaped: no forged or rewritten lines.
+    hostile = [b"0.5\nfake line", b"0.5\x1b[2K\rdropout: ok", b"\x7f\x01x", b"0.5\xc2\x9b31m",
+               b"\xff\xfe bad utf-8", b"\xe2\x82 cut"]
+    for value in hostile:
+        args = [b"mask", b"--p", value, b"--seed", b"1", b"--stream", b"2", b"--count", b"8"]
+        result = subprocess.run([os.fsencode(EXE)] + args, capture_output=True)
+        err = result.stderr
+        body = err[:-1] if err.endswith(b"\n") else err
+        bad = [c for c in body if c < 0x20 or c == 0x7f]
+        try:
+            body.decode("utf-8")
+            invalid = b"\xc2\x9b" in body
+        except UnicodeDecodeError:
+            invalid = True
+        if result.returncode == 0 or not err.endswith(b"\n") or bad or invalid:
+            fail("--p %r: exit %d, stderr %r" % (value, result.returncode, err))
+        else:
+            print("escaped: %s" % err.decode("utf-8").strip())
+    # Tokens from stdin are escaped too, and printable UTF-8 stays as it is.
+    rc, out, err = run_bytes(["forward"] + FORWARD_OK, b"1 \x1b]0;x\x07\n")
+    if rc == 0 or b"\x1b" in err or b"\x07" in err or b"\\x1b" not in err:
+        fail("a stdin token with ESC and BEL: exit %d, stderr %r" % (rc, err))
+    rc, out, err = run_bytes(["forward"] + FORWARD_OK, "1 \u00e9t\u00e9\n".encode())
+    if rc == 0 or "\u00e9t\u00e9".encode() not in err:
+        fail("printable UTF-8 should be printed as it is: %r" % err)
+
+
 PARTS = {"kat": part_kat, "vectors": part_vectors, "random": part_random,
-         "forward": part_forward, "errors": part_errors, "help": part_help}
+         "forward": part_forward, "errors": part_errors, "help": part_help, "io": part_io}
 
 if __name__ == "__main__":
     PARTS[sys.argv[3]]()
