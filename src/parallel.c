@@ -214,7 +214,8 @@ static void pool_forget_after_fork(void)
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     p->started = 0;
-    p->active = p->pending = 0;
+    p->active = 0;
+    atomic_store(&p->pending, 0);
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;

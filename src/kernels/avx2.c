@@ -377,15 +377,17 @@ static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, __m128i kee
 }
 
 /* The same for f16, with F16C (vcvtps2ph rounds to nearest-even and quiets
- * NaN exactly as half.h does). */
+ * NaN exactly as half.h does).  The rounding control must be an 8-bit
+ * immediate: a macro, not a const variable (that builds only when the
+ * optimizer folds it). */
+#define F16_ROUND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 static inline void scale16_f16_avx2(const uint16_t *x, uint16_t *y, __m128i keep, __m256 s)
 {
-    const int round = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
     __m256 lo = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x)), s);
     __m256 hi = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 8))), s);
     __m128i keep_lo = _mm_cvtepi8_epi16(keep), keep_hi = _mm_cvtepi8_epi16(_mm_srli_si128(keep, 8));
-    _mm_storeu_si128((__m128i *)y, _mm_and_si128(_mm256_cvtps_ph(lo, round), keep_lo));
-    _mm_storeu_si128((__m128i *)(y + 8), _mm_and_si128(_mm256_cvtps_ph(hi, round), keep_hi));
+    _mm_storeu_si128((__m128i *)y, _mm_and_si128(_mm256_cvtps_ph(lo, F16_ROUND), keep_lo));
+    _mm_storeu_si128((__m128i *)(y + 8), _mm_and_si128(_mm256_cvtps_ph(hi, F16_ROUND), keep_hi));
 }
 
 static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
