@@ -415,6 +415,18 @@ static void test_smoke(void)
     synthetic_free(&s);
 }
 
+/* A data set of n_train + n_test synthetic images. */
+static void synthetic_data(mnist_data *d, size_t n_train, size_t n_test)
+{
+    synthetic s;
+    char err[256];
+    synthetic_make(&s, n_train, n_test);
+    CHECK(mnist_data_from_idx(d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2],
+                              s.size[2], s.buf[3], s.size[3], 0, err, sizeof err) == 0,
+          "load: %s", err);
+    synthetic_free(&s);
+}
+
 /* Field by field: the struct has padding, which no one promises to copy. */
 static int drop_equal(const dropout_layer *a, const dropout_layer *b)
 {
@@ -447,12 +459,9 @@ static void test_resume(int threads)
 {
     gemm_set_threads(threads);
     dropout_set_threads((unsigned)threads);
-    synthetic s;
-    synthetic_make(&s, 200, 60);
     mnist_data d;
     char err[256];
-    mnist_data_from_idx(&d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2], s.size[2],
-                        s.buf[3], s.size[3], 0, err, sizeof err);
+    synthetic_data(&d, 200, 60);
     train_config c = tiny_config(3);
     c.threads = threads;
     train_state full, part;
@@ -488,7 +497,6 @@ static void test_resume(int threads)
     train_state_free(&full);
     train_state_free(&part);
     mnist_data_free(&d);
-    synthetic_free(&s);
 }
 
 /* ---- checkpoints that lie ---------------------------------------------- */
@@ -538,12 +546,9 @@ static void expect_refused(train_state *fresh, const char *path, const char *wan
 
 static void test_consistency(void)
 {
-    synthetic s;
-    synthetic_make(&s, 200, 60);
     mnist_data d;
     char err[256];
-    mnist_data_from_idx(&d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2], s.size[2],
-                        s.buf[3], s.size[3], 0, err, sizeof err);
+    synthetic_data(&d, 200, 60);
     train_config c = tiny_config(3);
     train_state st;
     train_state_create(&st, &c, d.n_train, d.dim);
@@ -625,7 +630,6 @@ static void test_consistency(void)
     free(buf);
     train_state_free(&st);
     mnist_data_free(&d);
-    synthetic_free(&s);
 }
 
 /* ---- helpers for the CLI tests ------------------------------------------ */
