@@ -66,7 +66,8 @@ static void usage(FILE *f)
 "  --compare            also train without dropout from the same initialization\n"
 "  --no-compare         train only the configured network\n"
 "  --checkpoint FILE    save the full state after every epoch (atomically)\n"
-"  --resume             continue from --checkpoint FILE if it exists\n"
+"  --resume             continue from --checkpoint FILE if it exists; refused if an\n"
+"                       option that changes the result differs from the checkpoint's\n"
 "  --stop-after N       stop after N epochs of this invocation (resume later)\n"
 "  --threads N          threads for OpenBLAS and the dropout library (default 2)\n"
 "  --gemm NAME          openblas | reference (plain C matrix product)\n"
@@ -536,6 +537,8 @@ int main(int argc, char **argv)
         return rc;
     if (o.gemm_reference)
         gemm_set_backend(GEMM_REFERENCE);
+    o.cfg.gemm = gemm_get_backend();
+    o.cfg.threads = o.threads;
     gemm_set_threads(o.threads);
     dropout_set_threads((unsigned)o.threads);
 

@@ -8,6 +8,9 @@
  *   test_mnist eval        evaluation-mode forward is deterministic (identity dropout)
  *   test_mnist smoke       one epoch on a tiny set runs and learns something
  *   test_mnist resume      interrupted + resumed == uninterrupted, bitwise
+ *   test_mnist consistency a checkpoint with a valid checksum whose state its
+ *                          configuration cannot reach (or another
+ *                          configuration's) is refused, the state untouched
  *   test_mnist write-idx DIR [truncated]   synthetic data for the CLI tests
  *   test_mnist ckpt-equal A B              two checkpoints hold the same state
  */
@@ -371,6 +374,8 @@ static train_config tiny_config(size_t epochs)
     c.momentum_end = 0.9;
     c.momentum_epochs = 2;
     c.seed = 5;
+    c.gemm = gemm_get_backend();
+    c.threads = 1;
     return c;
 }
 
@@ -410,6 +415,18 @@ static void test_smoke(void)
     synthetic_free(&s);
 }
 
+/* A data set of n_train + n_test synthetic images. */
+static void synthetic_data(mnist_data *d, size_t n_train, size_t n_test)
+{
+    synthetic s;
+    char err[256];
+    synthetic_make(&s, n_train, n_test);
+    CHECK(mnist_data_from_idx(d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2],
+                              s.size[2], s.buf[3], s.size[3], 0, err, sizeof err) == 0,
+          "load: %s", err);
+    synthetic_free(&s);
+}
+
 /* Field by field: the struct has padding, which no one promises to copy. */
 static int drop_equal(const dropout_layer *a, const dropout_layer *b)
 {
@@ -442,13 +459,11 @@ static void test_resume(int threads)
 {
     gemm_set_threads(threads);
     dropout_set_threads((unsigned)threads);
-    synthetic s;
-    synthetic_make(&s, 200, 60);
     mnist_data d;
     char err[256];
-    mnist_data_from_idx(&d, s.buf[0], s.size[0], s.buf[1], s.size[1], s.buf[2], s.size[2],
-                        s.buf[3], s.size[3], 0, err, sizeof err);
+    synthetic_data(&d, 200, 60);
     train_config c = tiny_config(3);
+    c.threads = threads;
     train_state full, part;
     train_state_create(&full, &c, d.n_train, d.dim);
     for (int e = 0; e < 3; e++)
@@ -482,10 +497,9 @@ static void test_resume(int threads)
     train_state_free(&full);
     train_state_free(&part);
     mnist_data_free(&d);
-    synthetic_free(&s);
 }
 
-/* ---- helpers for the CLI tests ------------------------------------------ */
+/* ---- checkpoints that lie ---------------------------------------------- */
 static int write_file(const char *path, const uint8_t *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -494,6 +508,131 @@ static int write_file(const char *path, const uint8_t *b, size_t n)
     fwrite(b, 1, n, f);
     return fclose(f);
 }
+
+static uint8_t *read_all(const char *path, size_t *n)
+{
+    uint8_t *buf = NULL;
+    char err[256];
+    if (checkpoint_read_file(path, &buf, n, err, sizeof err) != 0)
+        fprintf(stderr, "FAIL: %s\n", err);
+    return buf;
+}
+
+/* Writes buf with its FNV-1a trailer recomputed: the checksum is right. */
+static void write_resealed(const char *path, uint8_t *buf, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i + 8 < n; i++) {
+        h ^= buf[i];
+        h *= 0x100000001b3ull;
+    }
+    memcpy(buf + n - 8, &h, 8);
+    write_file(path, buf, n);
+}
+
+static void expect_refused(train_state *fresh, const char *path, const char *want,
+                           const char *what)
+{
+    char err[1024] = "";
+    train_state copy;
+    train_state_create(&copy, &fresh->cfg, fresh->n_train, fresh->model.units[0]);
+    int rc = checkpoint_load(fresh, path, err, sizeof err);
+    CHECK(rc < 0, "%s: accepted", what);
+    CHECK(rc >= 0 || strstr(err, want) != NULL, "%s: message '%s' lacks '%s'", what, err, want);
+    CHECK(states_equal(fresh, &copy), "%s: the refused load changed the state", what);
+    printf("  %-34s -> %s\n", what, rc < 0 ? err : "ACCEPTED");
+    train_state_free(&copy);
+}
+
+static void test_consistency(void)
+{
+    mnist_data d;
+    char err[256];
+    synthetic_data(&d, 200, 60);
+    train_config c = tiny_config(3);
+    train_state st;
+    train_state_create(&st, &c, d.n_train, d.dim);
+    train_epoch(&st, &d, NULL, NULL);
+    const char *good = "test_mnist_consistency.ckpt", *bad = "test_mnist_consistency_bad.ckpt";
+    CHECK(checkpoint_save(&st, good, err, sizeof err) == 0, "save: %s", err);
+    const size_t L = st.model.n_layers;
+    size_t n = 0;
+    uint8_t *orig = read_all(good, &n);
+    uint8_t *buf = malloc(n);
+    /* Located from the end, where the layout is: order, per layer w b vw vb,
+     * per layer a dropout_layer_save() state, the checksum. */
+    size_t layers_at = n - 8 - L * DROPOUT_LAYER_STATE_BYTES, params = 0;
+    for (size_t l = 0; l < L; l++)
+        params += 2 * (st.model.units[l + 1] * st.model.units[l] + st.model.units[l + 1]);
+    size_t weights_at = layers_at - 4 * params, order_at = weights_at - 4 * st.n_train;
+
+    train_state fresh;
+    train_state_create(&fresh, &c, d.n_train, d.dim);
+    CHECK(checkpoint_load(&fresh, good, err, sizeof err) == 0, "good checkpoint refused: %s", err);
+    train_state_free(&fresh);
+
+    /* Hidden dropout layer 1 with p = 0.9 in a p = 0.5 run. */
+    memcpy(buf, orig, n);
+    double p9 = 0.9;
+    memcpy(buf + layers_at + DROPOUT_LAYER_STATE_BYTES + 8, &p9, 8);
+    write_resealed(bad, buf, n);
+    train_state_create(&fresh, &c, d.n_train, d.dim);
+    expect_refused(&fresh, bad, "p = 0.9", "dropout layer p = 0.9");
+    /* A layer whose stream count is not that of its epoch. */
+    memcpy(buf, orig, n);
+    buf[layers_at + 24] ^= 1;
+    write_resealed(bad, buf, n);
+    expect_refused(&fresh, bad, "stream", "dropout layer at another stream");
+    /* A NaN weight. */
+    memcpy(buf, orig, n);
+    float nan = NAN;
+    memcpy(buf + weights_at + 4 * 7, &nan, 4);
+    write_resealed(bad, buf, n);
+    expect_refused(&fresh, bad, "not finite", "NaN weight");
+    /* A duplicated data-order entry. */
+    memcpy(buf, orig, n);
+    memcpy(buf + order_at + 4, buf + order_at, 4);
+    write_resealed(bad, buf, n);
+    expect_refused(&fresh, bad, "twice", "duplicated data-order entry");
+    train_state_free(&fresh);
+
+    /* The good file under other options: each named, with both values. */
+    static const struct {
+        const char *want;
+        int field;
+    } changes[] = {{"--lr 0.25 differs from the checkpoint's --lr 0.5", 0},
+                   {"--lr-decay 0.5 differs from the checkpoint's --lr-decay 0.95", 1},
+                   {"--max-norm 2 differs from the checkpoint's --max-norm 3.5", 2},
+                   {"--momentum 0.5,0.8,2 differs from the checkpoint's --momentum 0.5,0.9,2", 3},
+                   {"--gemm reference differs from the checkpoint's --gemm openblas", 4},
+                   {"--threads 3 differs from the checkpoint's --threads 1", 5},
+                   {"--hidden 48,31 differs from the checkpoint's --hidden 48,32", 6}};
+    for (size_t k = 0; k < sizeof changes / sizeof changes[0]; k++) {
+        train_config o = c;
+        switch (changes[k].field) {
+        case 0: o.lr = 0.25; break;
+        case 1: o.lr_decay = 0.5; break;
+        case 2: o.max_norm = 2; break;
+        case 3: o.momentum_end = 0.8; break;
+        case 4: o.gemm = o.gemm == GEMM_BLAS ? GEMM_REFERENCE : GEMM_BLAS; break;
+        case 5: o.threads = 3; break;
+        default: o.hidden[1] = 31; break;
+        }
+        if (changes[k].field == 4 && c.gemm != GEMM_BLAS)
+            continue; /* the message names openblas; this build has no BLAS */
+        train_state_create(&fresh, &o, d.n_train, d.dim);
+        expect_refused(&fresh, good, changes[k].want, changes[k].want);
+        train_state_free(&fresh);
+    }
+    remove(good);
+    remove(bad);
+    free(orig);
+    free(buf);
+    train_state_free(&st);
+    mnist_data_free(&d);
+}
+
+/* ---- helpers for the CLI tests ------------------------------------------ */
 
 static int write_idx(const char *dir, int truncated)
 {
@@ -529,6 +668,11 @@ static int ckpt_equal(const char *a, const char *b)
     c.hidden[1] = 16;
     c.batch = 25;
     c.seed = 3;
+    c.threads = 2;
+    c.lr = 0.05; /* the default preset's schedule */
+    c.lr_decay = 0.98;
+    c.momentum_end = 0.95;
+    c.momentum_epochs = 20;
     train_state sa, sb;
     char err[512];
     train_state_create(&sa, &c, 300, 784);
@@ -548,7 +692,7 @@ static int ckpt_equal(const char *a, const char *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_mnist idx|gemm|gradcheck|eval|smoke|resume|write-idx DIR|ckpt-equal A B\n");
+        fprintf(stderr, "usage: test_mnist idx|gemm|gradcheck|eval|smoke|resume|consistency|write-idx DIR|ckpt-equal A B\n");
         return 2;
     }
     const char *what = argv[1];
@@ -566,6 +710,8 @@ int main(int argc, char **argv)
         test_eval();
     else if (strcmp(what, "smoke") == 0)
         test_smoke();
+    else if (strcmp(what, "consistency") == 0)
+        test_consistency();
     else if (strcmp(what, "resume") == 0) {
         test_resume(1);
         test_resume(2);

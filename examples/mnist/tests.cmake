@@ -3,7 +3,7 @@ add_executable(test_mnist ${MNIST_DIR}/test_mnist.c)
 target_compile_options(test_mnist PRIVATE ${DROPOUT_WARNINGS})
 target_link_libraries(test_mnist PRIVATE mnist_core)
 
-foreach(t idx gradcheck eval smoke resume)
+foreach(t idx gradcheck eval smoke resume consistency)
   add_test(NAME mnist_${t} COMMAND test_mnist ${t})
   set_tests_properties(mnist_${t} PROPERTIES LABELS mnist)
 endforeach()
@@ -37,6 +37,40 @@ set_tests_properties(mnist_cli_resume_full mnist_cli_resume_part1 mnist_cli_resu
 set_tests_properties(mnist_cli_resume_full mnist_cli_resume_part1 PROPERTIES FIXTURES_SETUP mnist_ckpt_a)
 set_tests_properties(mnist_cli_resume_part2 PROPERTIES DEPENDS mnist_cli_resume_part1 FIXTURES_SETUP mnist_ckpt_b FIXTURES_REQUIRED "mnist_data;mnist_ckpt_a")
 set_tests_properties(mnist_cli_resume_equal PROPERTIES DEPENDS mnist_cli_resume_part2 FIXTURES_REQUIRED "mnist_data;mnist_ckpt_a;mnist_ckpt_b")
+# A resume with any option that changes the result is refused: one line
+# naming the option with both values, and a non-zero exit.  (--epochs may
+# grow: the schedule depends on the epoch number only.)
+set(MNIST_EXPECT_FAIL sh -c [=["$@" 2>&1 || echo "exit status $?"]=] sh)
+add_test(NAME mnist_cli_refuse_setup COMMAND ${MNIST_CLI} --epochs 3 --no-compare --mc ""
+  --checkpoint ${MNIST_T}/refuse.ckpt --stop-after 1)
+set_tests_properties(mnist_cli_refuse_setup PROPERTIES FIXTURES_REQUIRED mnist_data
+  FIXTURES_SETUP mnist_refuse LABELS mnist)
+set(MNIST_REFUSE "--lr|0.5|0.05" "--lr-decay|0.9|0.98" "--max-norm|2|3.5"
+    "--momentum|0.5,0.9,20|0.5,0.95,20" "--threads|1|2" "--seed|4|3" "--p-input|0.1|0.2"
+    "--p-hidden|0.4|0.5" "--batch|20|25" "--hidden|32,17|32,16" "--train-size|200|300")
+if(MNIST_BLAS_LIBS)
+  list(APPEND MNIST_REFUSE "--gemm|reference|openblas")
+endif()
+foreach(case IN LISTS MNIST_REFUSE)
+  string(REPLACE "|" ";" parts "${case}")
+  list(GET parts 0 opt)
+  list(GET parts 1 now)
+  list(GET parts 2 then)
+  string(REPLACE "-" "" name "${opt}")
+  add_test(NAME mnist_cli_resume_refuses_${name} COMMAND ${MNIST_EXPECT_FAIL} ${MNIST_CLI}
+    --epochs 3 --no-compare --mc "" --checkpoint ${MNIST_T}/refuse.ckpt --resume ${opt} ${now})
+  string(REPLACE "." "[.]" re "${opt} ${now} differs from the checkpoint's ${opt} ${then}")
+  set_tests_properties(mnist_cli_resume_refuses_${name} PROPERTIES LABELS mnist
+    FIXTURES_REQUIRED "mnist_data;mnist_refuse"
+    PASS_REGULAR_EXPRESSION "mnist-mlp: cannot resume from [^\n]*: ${re}[^\n]*\nexit status [1-9]")
+endforeach()
+# What does not change the result is accepted: more epochs, other outputs
+# (on a copy: the refusals above read the original at the same time).
+add_test(NAME mnist_cli_resume_more_epochs COMMAND sh -c [=[cp "$1" "$1.more" && shift && exec "$@"]=] sh
+  ${MNIST_T}/refuse.ckpt ${MNIST_CLI} --epochs 4 --no-compare --mc 1
+  --checkpoint ${MNIST_T}/refuse.ckpt.more --resume --stop-after 1 --out ${MNIST_T}/refuse-out)
+set_tests_properties(mnist_cli_resume_more_epochs PROPERTIES LABELS mnist
+  FIXTURES_REQUIRED "mnist_data;mnist_refuse" PASS_REGULAR_EXPRESSION "resumed from .* at epoch 1")
 # Errors: one readable line, non-zero exit, never a crash.
 add_test(NAME mnist_cli_truncated_data COMMAND $<TARGET_FILE:mnist-mlp> --data ${MNIST_T}/bad --no-verify --epochs 1)
 set_tests_properties(mnist_cli_truncated_data PROPERTIES FIXTURES_REQUIRED mnist_data LABELS mnist

@@ -3,10 +3,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "fetch.h"
 #include "idx.h"
@@ -133,6 +136,101 @@ void train_state_free(train_state *s)
     free(s->order);
     free(s->history);
     memset(s, 0, sizeof *s);
+}
+
+/* The shortest "%g" form that reads back as exactly v. */
+static void shortest_double(char *out, size_t n, double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, n, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+typedef struct text {
+    char *buf;
+    size_t cap, len;
+    int full;
+} text;
+
+static void text_add(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->buf + t->len, t->len < t->cap ? t->cap - t->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || t->len + (size_t)n >= t->cap)
+        t->full = 1;
+    else
+        t->len += (size_t)n;
+}
+
+int train_describe(const train_state *s, char *buf, size_t cap)
+{
+    const train_config *c = &s->cfg;
+    text t = {buf, cap, 0, cap == 0};
+    char a[32], b[32];
+    text_add(&t, "--hidden ");
+    for (size_t i = 0; i < c->n_hidden; i++)
+        text_add(&t, "%s%zu", i ? "," : "", c->hidden[i]);
+    text_add(&t, "\n");
+    const struct {
+        const char *name;
+        double v;
+    } reals[] = {{"--p-input", c->p_input}, {"--p-hidden", c->p_hidden},
+                 {"--max-norm", c->max_norm}, {"--lr", c->lr},
+                 {"--lr-decay", c->lr_decay}};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        shortest_double(a, sizeof a, reals[i].v);
+        text_add(&t, "%s %s\n", reals[i].name, a);
+    }
+    shortest_double(a, sizeof a, c->momentum_start);
+    shortest_double(b, sizeof b, c->momentum_end);
+    text_add(&t, "--momentum %s,%s,%zu\n", a, b, c->momentum_epochs);
+    text_add(&t, "--batch %zu\n--train-size %zu\n--seed %llu\n", c->batch,
+             s->n_train, (unsigned long long)c->seed);
+    text_add(&t, "--gemm %s\n--threads %d\n",
+             c->gemm == GEMM_BLAS ? "openblas" : "reference", c->threads);
+    return t.full ? -1 : (int)t.len;
+}
+
+size_t train_steps_per_epoch(const train_state *s)
+{
+    return (s->n_train + s->cfg.batch - 1) / s->cfg.batch;
+}
+
+int train_weights_sha256(const mlp *m, char hex[65])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    uint8_t chunk[4096];
+    for (size_t l = 0; ok && l < m->n_layers; l++) {
+        const float *part[2] = {m->w[l], m->b[l]};
+        size_t count[2] = {m->units[l + 1] * m->units[l], m->units[l + 1]};
+        for (int q = 0; ok && q < 2; q++)
+            for (size_t i = 0; ok && i < count[q];) {
+                size_t k = 0;
+                for (; k < sizeof chunk / 4 && i < count[q]; k++, i++) {
+                    uint32_t u;
+                    memcpy(&u, &part[q][i], 4);
+                    chunk[4 * k] = (uint8_t)u;
+                    chunk[4 * k + 1] = (uint8_t)(u >> 8);
+                    chunk[4 * k + 2] = (uint8_t)(u >> 16);
+                    chunk[4 * k + 3] = (uint8_t)(u >> 24);
+                }
+                ok = EVP_DigestUpdate(ctx, chunk, 4 * k) == 1;
+            }
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, digest, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return -1;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return 0;
 }
 
 float train_learning_rate(const train_config *cfg, size_t epoch)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gemm.h"
 #include "mlp.h"
 
 typedef struct mnist_data {
@@ -44,6 +45,10 @@ typedef struct train_config {
     double momentum_start, momentum_end;
     size_t momentum_epochs; /* linear ramp length                    */
     uint64_t seed;
+    /* How the products are computed: part of what decides the bits, so a
+     * checkpoint records them and a resume must repeat them. */
+    gemm_backend gemm;
+    int threads;
 } train_config;
 
 typedef struct epoch_record {
@@ -77,13 +82,43 @@ typedef void (*train_progress_fn)(void *ctx, size_t done, size_t total);
 int train_epoch(train_state *s, const mnist_data *d, train_progress_fn progress,
                 void *ctx);
 
+/* The options that decide a run's result, one "--name value" line each
+ * (--hidden, --p-input, --p-hidden, --max-norm, --batch, --lr, --lr-decay,
+ * --momentum, --train-size, --seed, --gemm, --threads), in the form the
+ * command line takes them.  A checkpoint stores this text; a resume compares
+ * it line by line.  Returns the length, or -1 if cap is too small. */
+int train_describe(const train_state *s, char *buf, size_t cap);
+
+/* Minibatches (training steps) per epoch. */
+size_t train_steps_per_epoch(const train_state *s);
+
+/* SHA-256 of the model's weights as 64 lowercase hex digits: layer by layer
+ * from the input, each layer's weight matrix row-major (row j = unit j's
+ * incoming weights) and then its biases, every value an IEEE-754 binary32 in
+ * little-endian byte order (on any host).  Momentum buffers are not
+ * included.  Returns 0, or -1 if libcrypto fails. */
+int train_weights_sha256(const mlp *m, char hex[65]);
+
 /* Atomic checkpoint: write FILE.tmp, fsync, rename over FILE, fsync dir. */
 int checkpoint_save(const train_state *s, const char *path, char *err,
                     size_t err_size);
-/* Loads into a state created with the same config; architecture, batch,
- * seed and data size must match.  Returns 0, 1 if the file does not exist,
- * or -1 with err. */
+/* Loads into a state created with the same config.  Refused (-1 with err,
+ * one sentence) unless every line of train_describe() matches the file's
+ * (the first option that differs is named with both values), the checksum
+ * holds, and the stored state is one this configuration can reach: every
+ * dropout layer has the run's p and seed and is at the stream count of its
+ * epoch, weights and momentum are finite, the data order is a permutation,
+ * the history is in range.  Returns 0, 1 if the file does not exist, or -1;
+ * on -1 the state is untouched. */
 int checkpoint_load(train_state *s, const char *path, char *err,
                     size_t err_size);
+/* A checkpoint file's bytes (malloc'd): 0, 1 if it does not exist, or -1
+ * with err. */
+int checkpoint_read_file(const char *path, uint8_t **buf, size_t *n, char *err,
+                         size_t err_size);
+/* checkpoint_load() from a checkpoint's bytes in memory (name: for
+ * messages). */
+int checkpoint_load_bytes(train_state *s, const uint8_t *buf, size_t n,
+                          const char *name, char *err, size_t err_size);
 
 #endif
