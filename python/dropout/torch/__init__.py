@@ -89,7 +89,8 @@ class _Drop:
 
 
 def _module_apply(module, variant, bits, input, save_mask=None):
-    return functional._apply(input, module.p, module.training, module.inplace, variant, bits,
+    return functional._apply(input, module.p, module.training, getattr(module, "inplace", False),
+                             variant, bits,
                              module.seed, None, module.first,
                              module.save_mask if save_mask is None else save_mask,
                              module, type(module).__name__)
@@ -187,7 +188,6 @@ class StochasticDepth(_Drop, torch.nn.Module):
         if mode not in ("batch", "row"):
             raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
         self.mode = mode
-        self.inplace = False
         self._init_drop(seed, first, broadcast_dims, save_mask)
 
     def forward(self, input):
@@ -210,7 +210,6 @@ class BiasDropoutResidual(_Drop, torch.nn.Module):
     def __init__(self, p=0.5, *, seed=None, first=0, broadcast_dims=None, save_mask=False):
         super().__init__()
         self.p = _arguments.check_p(p)
-        self.inplace = False
         self._init_drop(seed, first, broadcast_dims, save_mask)
 
     def forward(self, input, bias, residual):
