@@ -296,16 +296,24 @@ def _dropout1d_bits(input):
     return _from(ndim - 1, ndim)  # (C, L) unbatched: shared along L only
 
 
+def _warn_unusual_ndim(spatial, ndim):
+    """PyTorch 1.13's warning for dropout2d / dropout3d on an input of other
+    than spatial + 1 or spatial + 2 dimensions (same text)."""
+    if ndim in (spatial + 1, spatial + 2):
+        return
+    name = "dropout%dd" % spatial
+    warnings.warn(f"{name}: Received a {ndim}-D input to {name}, which is deprecated "
+                  "and will result in an error in a future release. To retain the behavior "
+                  f"and silence this warning, please use dropout instead. Note that {name} "
+                  f"exists to provide channel-wise dropout on inputs with {spatial} spatial dimensions, "
+                  "a channel dimension, and an optional batch dimension "
+                  f"(i.e. {spatial + 1}D or {spatial + 2}D inputs).", stacklevel=5)
+
+
 def _dropout2d_bits(input):
     _suffix(input, "input")
     ndim = input.dim()
-    if ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated "
-                      "and will result in an error in a future release. To retain the behavior "
-                      "and silence this warning, please use dropout instead. Note that dropout2d "
-                      "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
-                      "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
-                      stacklevel=4)
+    _warn_unusual_ndim(2, ndim)
     if ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
                       "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
@@ -319,13 +327,7 @@ def _dropout2d_bits(input):
 def _dropout3d_bits(input):
     _suffix(input, "input")
     ndim = input.dim()
-    if ndim not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {ndim}-D input to dropout3d, which is deprecated "
-                      "and will result in an error in a future release. To retain the behavior "
-                      "and silence this warning, please use dropout instead. Note that dropout3d "
-                      "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
-                      "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
-                      stacklevel=4)
+    _warn_unusual_ndim(3, ndim)
     if ndim == 5:
         return _from(2, ndim)
     # Anything else is taken as unbatched (C, ...) as PyTorch does: a batch
