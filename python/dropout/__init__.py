@@ -37,7 +37,8 @@ def isa():
 def set_isa(name=None):
     """Force a kernel variant by name; None or "auto" picks the best one.
     ValueError if the name is unknown or this CPU lacks it."""
-    encoded = None if name is None else str(name).encode()
+    from dropout._arguments import c_string
+    encoded = None if name is None else c_string(name, "name")
     _library.check(_library.set_isa(encoded), "dropout.set_isa", "name %r" % (name,))
 
 
@@ -48,8 +49,8 @@ def threads():
 
 def set_threads(count):
     """Threads for large inputs; 0 means all cores.  Results do not depend on it."""
-    from dropout._arguments import size
-    _library.check(_library.set_threads(size(count, "count")), "dropout.set_threads")
+    from dropout._arguments import c_unsigned
+    _library.check(_library.set_threads(c_unsigned(count, "count")), "dropout.set_threads")
 
 
 def __getattr__(name):

@@ -14,9 +14,15 @@ _U64_LIMIT = 1 << 64
 
 
 def real(value, name):
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
+    # bool is an int to Python, but p=True is a mistake, not p = 1.0
+    if isinstance(value, (str, bytes, bool)) or not hasattr(value, "__float__"):
         raise TypeError("%s must be a real number, not %s" % (name, type(value).__name__))
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        # e.g. 10**400: beyond every double, so out of range like any p > 1;
+        # as an infinity it reaches the library, which says so (ValueError)
+        return float("inf") if value > 0 else float("-inf")
 
 
 def u64(value, name):
@@ -26,6 +32,27 @@ def u64(value, name):
     if not 0 <= value < _U64_LIMIT:
         raise ValueError("%s must be in [0, 2^64), got %d" % (name, value))
     return value
+
+
+_UINT_LIMIT = 1 << (8 * ctypes.sizeof(ctypes.c_uint))
+
+
+def c_unsigned(value, name):
+    """An integer for a C unsigned int parameter: ValueError rather than the
+    silent truncation of ctypes (2**32 + 5 would become 5)."""
+    value = size(value, name)
+    if value >= _UINT_LIMIT:
+        raise ValueError("%s must be below 2^%d, got %d" % (name, 8 * ctypes.sizeof(ctypes.c_uint), value))
+    return value
+
+
+def c_string(value, name):
+    """str -> bytes for a C string parameter; an embedded NUL would cut the
+    string short in C ("avx2\0x" read as "avx2"), so it is a ValueError."""
+    text = str(value)
+    if "\0" in text:
+        raise ValueError("%s must not contain a NUL character, got %r" % (name, value))
+    return text.encode()
 
 
 def size(value, name):

@@ -97,6 +97,8 @@ ERROR_INVALID_ARGUMENT = 6
 ERROR_UNSUPPORTED_ISA = 7
 ERROR_BAD_STATE = 8
 ERROR_OVERLAP = 9
+ERROR_INVALID_SHAPE = 10
+ERROR_INVALID_DTYPE = 11
 
 _c_params_p = ctypes.POINTER(Params)
 _c_void_p = ctypes.c_void_p
@@ -152,6 +154,61 @@ KERNELS = {suffix: k for suffix in ("f32", "f64", "bf16", "f16")
            for k in [_kernels_if_present(suffix)] if k is not None}
 
 
+# ---- the dropout family (Tier 2b of include/dropout.h) ----------------------
+MAX_DIMS = 8  # DROPOUT_MAX_DIMS
+
+
+class Shape(ctypes.Structure):
+    """struct dropout_shape: a row-major tensor and its broadcast bits."""
+    _fields_ = [("ndim", ctypes.c_size_t),
+                ("dims", ctypes.c_size_t * MAX_DIMS),
+                ("broadcast", ctypes.c_uint32)]
+
+
+# enum dropout_dtype, by the element type names of KERNELS
+DTYPE = {"f32": 0, "f64": 1, "bf16": 2, "f16": 3}
+# enum dropout_variant
+VARIANT = {"standard": 0, "alpha": 1, "gaussian": 2}
+
+_c_shape_p = ctypes.POINTER(Shape)
+_c_int = ctypes.c_int
+
+
+def _declare_if_present(name, restype, argtypes):
+    try:
+        return _declare(name, restype, argtypes)
+    except AttributeError:
+        return None
+
+
+# int f(params, variant, dtype, shape, y, x, mask, mask_size)
+shaped_forward = _declare_if_present(
+    "dropout_shaped_forward", _c_int,
+    [_c_params_p, _c_int, _c_int, _c_shape_p, _c_void_p, _c_void_p, _c_void_p, _c_size])
+# int f(params, variant, dtype, shape, dx, dy, mask, mask_size)
+shaped_backward_mask = _declare_if_present(
+    "dropout_shaped_backward_mask", _c_int,
+    [_c_params_p, _c_int, _c_int, _c_shape_p, _c_void_p, _c_void_p, _c_void_p, _c_size])
+# int f(params, variant, dtype, shape, dx, dy)
+shaped_backward_regen = _declare_if_present(
+    "dropout_shaped_backward_regen", _c_int,
+    [_c_params_p, _c_int, _c_int, _c_shape_p, _c_void_p, _c_void_p])
+# int f(params, dtype, y, x, bias, residual, n, d, mask, mask_size)
+bias_residual_forward = _declare_if_present(
+    "dropout_bias_residual_forward", _c_int,
+    [_c_params_p, _c_int, _c_void_p, _c_void_p, _c_void_p, _c_void_p, _c_size, _c_size,
+     _c_void_p, _c_size])
+# int f(params, dtype, dx, dbias, dresidual, dy, n, d, mask, mask_size)
+bias_residual_backward_mask = _declare_if_present(
+    "dropout_bias_residual_backward_mask", _c_int,
+    [_c_params_p, _c_int, _c_void_p, _c_void_p, _c_void_p, _c_void_p, _c_size, _c_size,
+     _c_void_p, _c_size])
+# int f(params, dtype, dx, dbias, dresidual, dy, n, d)
+bias_residual_backward_regen = _declare_if_present(
+    "dropout_bias_residual_backward_regen", _c_int,
+    [_c_params_p, _c_int, _c_void_p, _c_void_p, _c_void_p, _c_void_p, _c_size, _c_size])
+
+
 def message(status):
     return status_string(status).decode("utf-8", "replace")
 
@@ -172,6 +229,8 @@ _EXCEPTIONS = {
     ERROR_UNSUPPORTED_ISA: ValueError,
     ERROR_BAD_STATE: ValueError,
     ERROR_OVERLAP: ValueError,
+    ERROR_INVALID_SHAPE: ValueError,
+    ERROR_INVALID_DTYPE: TypeError,
     ERROR_NULL_POINTER: TypeError,
 }
 

@@ -249,9 +249,22 @@ class Errors(unittest.TestCase):
                     dropout.keep(0, 0, 0, p)
 
     def test_non_number_p_is_type_error(self):
-        for p in ("0.5", None, [0.5]):
-            with self.assertRaises(TypeError):
-                dropout.forward(self.x, p, seed=0, stream=0)
+        for p in ("0.5", None, [0.5], True, False):  # p=True was taken as 1.0
+            with self.subTest(p=p):
+                with self.assertRaises(TypeError):
+                    dropout.forward(self.x, p, seed=0, stream=0)
+                with self.assertRaises(TypeError):
+                    dropout.keep(0, 0, 0, p)
+
+    def test_p_beyond_every_double_is_value_error(self):
+        # float(10**400) raises OverflowError; it is a bad p like 2.0
+        for sign in (1, -1):
+            p = sign * 10 ** 400
+            with self.subTest(p="%d * 10**400" % sign):
+                with self.assertRaisesRegex(ValueError, "invalid p"):
+                    dropout.forward(self.x, p, seed=0, stream=0)
+                with self.assertRaises(ValueError):
+                    dropout.mask(16, p, seed=0, stream=0)
 
     def test_bad_arrays_are_type_errors(self):
         bad = [
@@ -321,6 +334,25 @@ class Errors(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "ISA"):
             dropout.set_isa("no-such-isa")
         self.assertEqual(dropout.isa(), before)
+        # C would read "scalar\0x" as "scalar": refused, not truncated
+        for name in ("scalar\0x", "\0", "auto\0"):
+            with self.subTest(name=name):
+                with self.assertRaises(ValueError):
+                    dropout.set_isa(name)
+                self.assertEqual(dropout.isa(), before)
+
+    def test_thread_counts_beyond_unsigned_are_value_errors(self):
+        before = dropout.threads()
+        # ctypes would pass 2**32 + 5 as 5 and 2**40 as 0 (all cores)
+        for count in (2 ** 32 + 5, 2 ** 40, 2 ** 32, 2 ** 64 + 1):
+            with self.subTest(count=count):
+                with self.assertRaises(ValueError):
+                    dropout.set_threads(count)
+                self.assertEqual(dropout.threads(), before)
+        with self.assertRaises(ValueError):
+            dropout.set_threads(257)  # the library's own limit
+        with self.assertRaises(TypeError):
+            dropout.set_threads(True)
 
 
 class Threads(unittest.TestCase):

@@ -276,8 +276,11 @@ class PyTorchDropoutExpectations(unittest.TestCase):
             dt.dropout(torch.ones(4, dtype=torch.int32), 0.5, True)
         with self.assertRaisesRegex(TypeError, "torch.Tensor"):
             dt.dropout(np.ones(4), 0.5, True)
-        with self.assertRaisesRegex(TypeError, "inplace"):
-            dt.dropout(torch.ones(4), 0.5, True, True)  # F.dropout's 4th argument
+        x = torch.ones(64)
+        self.assertIs(dt.dropout(x, 0.5, True, True), x)  # F.dropout's 4th argument: inplace
+        self.assertEqual(set(x.tolist()), {0.0, 2.0})
+        with self.assertRaises(TypeError):
+            dt.dropout(x, 0.5, True, False, 7)  # seed is keyword-only
         with self.assertRaises(TypeError):
             dt.Dropout(0.5, seed="1")
         with self.assertRaises(ValueError):
