@@ -162,6 +162,26 @@ static int parse_double(const char *text, double *value)
     return 0;
 }
 
+void cli_format_double(char out[CLI_NUMBER_TEXT], double value)
+{
+    if (isnan(value) || isinf(value) || value == 0.0) {
+        snprintf(out, CLI_NUMBER_TEXT, "%s",
+                 isnan(value) ? (signbit(value) ? "-nan" : "nan")
+                 : isinf(value) ? (value < 0 ? "-inf" : "inf")
+                 : signbit(value) ? "-0" : "0");
+        return;
+    }
+    /* At least as many digits as the integer part has, so that %g does not
+     * write 10 as "1e+01". */
+    double magnitude = fabs(value);
+    int digits = magnitude >= 1.0 && magnitude < 1e17 ? (int)floor(log10(magnitude)) + 1 : 1;
+    for (; digits <= 17; digits++) { /* 17 always reads back */
+        snprintf(out, CLI_NUMBER_TEXT, "%.*g", digits, value);
+        if (strtod(out, NULL) == value)
+            return;
+    }
+}
+
 int cli_parse_prob(const char *text, double *value)
 {
     double p;
@@ -171,21 +191,39 @@ int cli_parse_prob(const char *text, double *value)
     return 0;
 }
 
-static int parse_u64_list(const char *text, cli_u64_list *list)
+/* One item of a comma-separated list into values[k]; 0 on success. */
+static int parse_u64_item(const char *text, void *values, size_t k)
 {
-    list->count = 0;
+    return cli_parse_u64(text, &((uint64_t *)values)[k]);
+}
+
+static int parse_double_item(const char *text, void *values, size_t k)
+{
+    double v;
+    if (parse_double(text, &v) != 0 || !isfinite(v))
+        return -1;
+    ((double *)values)[k] = v;
+    return 0;
+}
+
+/* 1 to CLI_LIST_MAX comma-separated items, none empty; *count is the number
+ * read. */
+static int parse_list(const char *text, size_t *count, void *values,
+                      int (*parse_item)(const char *text, void *values, size_t k))
+{
+    *count = 0;
     const char *start = text;
     for (;;) {
         const char *comma = strchr(start, ',');
         size_t length = comma ? (size_t)(comma - start) : strlen(start);
         char item[32];
-        if (length == 0 || length >= sizeof item || list->count == CLI_LIST_MAX)
+        if (length == 0 || length >= sizeof item || *count == CLI_LIST_MAX)
             return -1;
         memcpy(item, start, length);
         item[length] = '\0';
-        if (cli_parse_u64(item, &list->values[list->count]) != 0)
+        if (parse_item(item, values, *count) != 0)
             return -1;
-        list->count++;
+        (*count)++;
         if (!comma)
             return 0;
         start = comma + 1;
@@ -225,14 +263,11 @@ static int set_value(const char *command, cli_option *option, const char *text)
             return cli_error(command, "invalid value for %s: '%s' (expected a number in [0, 1])",
                              option->name, text);
         return 0;
-    case CLI_DOUBLE: {
-        double v;
-        if (parse_double(text, &v) != 0 || !isfinite(v))
+    case CLI_DOUBLE:
+        if (parse_double_item(text, option->value, 0) != 0)
             return cli_error(command, "invalid value for %s: '%s' (expected a finite number)",
                              option->name, text);
-        *(double *)option->value = v;
         return 0;
-    }
     case CLI_CHOICE:
         for (int k = 0; option->choices[k]; k++) {
             if (strcmp(text, option->choices[k]) == 0) {
@@ -243,11 +278,26 @@ static int set_value(const char *command, cli_option *option, const char *text)
         choices_text(option->choices, allowed, sizeof allowed);
         return cli_error(command, "invalid value for %s: '%s' (expected one of %s)",
                          option->name, text, allowed);
-    case CLI_U64_LIST:
-        if (parse_u64_list(text, (cli_u64_list *)option->value) != 0)
+    case CLI_U64_LIST: {
+        cli_u64_list *list = option->value;
+        if (parse_list(text, &list->count, list->values, parse_u64_item) != 0)
             return cli_error(command,
                              "invalid value for %s: '%s' (expected 1 to %d comma-separated "
                              "integers)", option->name, text, CLI_LIST_MAX);
+        return 0;
+    }
+    case CLI_DOUBLE_LIST: {
+        cli_double_list *list = option->value;
+        if (parse_list(text, &list->count, list->values, parse_double_item) != 0)
+            return cli_error(command,
+                             "invalid value for %s: '%s' (expected 1 to %d comma-separated "
+                             "finite numbers)", option->name, text, CLI_LIST_MAX);
+        return 0;
+    }
+    case CLI_STRING:
+        if (*text == '\0')
+            return cli_error(command, "invalid value for %s: empty", option->name);
+        *(const char **)option->value = text;
         return 0;
     }
     return cli_error(command, "internal error: option %s has an unknown kind", option->name);

@@ -28,12 +28,14 @@
 #include <stdio.h>
 
 typedef enum cli_kind {
-    CLI_FLAG,     /* int: set to 1 when present, takes no value               */
-    CLI_U64,      /* uint64_t: decimal or 0x hex, 0 ... 2^64 - 1              */
-    CLI_PROB,     /* double: a probability, 0 <= p <= 1 (NaN rejected)        */
-    CLI_DOUBLE,   /* double: any finite number                                */
-    CLI_CHOICE,   /* int: index into `choices` (a NULL-terminated list)       */
-    CLI_U64_LIST  /* cli_u64_list: comma-separated integers, e.g. 2,3,4       */
+    CLI_FLAG,        /* int: set to 1 when present, takes no value            */
+    CLI_U64,         /* uint64_t: decimal or 0x hex, 0 ... 2^64 - 1           */
+    CLI_PROB,        /* double: a probability, 0 <= p <= 1 (NaN rejected)     */
+    CLI_DOUBLE,      /* double: any finite number                             */
+    CLI_CHOICE,      /* int: index into `choices` (a NULL-terminated list)    */
+    CLI_U64_LIST,    /* cli_u64_list: comma-separated integers, e.g. 2,3,4    */
+    CLI_DOUBLE_LIST, /* cli_double_list: comma-separated finite numbers       */
+    CLI_STRING       /* const char *: the argument itself, not empty (a path) */
 } cli_kind;
 
 #define CLI_LIST_MAX 16
@@ -41,6 +43,10 @@ typedef struct cli_u64_list {
     size_t count;
     uint64_t values[CLI_LIST_MAX];
 } cli_u64_list;
+typedef struct cli_double_list {
+    size_t count;
+    double values[CLI_LIST_MAX];
+} cli_double_list;
 
 #define CLI_REQUIRED 1
 
@@ -100,6 +106,12 @@ void cli_put_escaped(FILE *out, const char *text, size_t length);
  * prints one error line (unless the command has already printed one) and
  * returns non-zero; otherwise returns status. */
 int cli_finish(const char *command, int status);
+
+/* The shortest text (at most 17 significant digits, %g style) that strtod
+ * reads back to exactly `value`: 0.1 is "0.1", 1/3 "0.33333333333333331";
+ * nan, -nan, inf, -inf and -0 as such. */
+#define CLI_NUMBER_TEXT 32
+void cli_format_double(char out[CLI_NUMBER_TEXT], double value);
 
 /* Strict value parsers, also for subcommands' own inputs.  0 on success. */
 int cli_parse_u64(const char *text, uint64_t *value);  /* "42", "0x2a" */

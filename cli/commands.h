@@ -14,6 +14,7 @@ int cli_forward(int argc, char **argv);  /* forward.c */
 int cli_backward(int argc, char **argv); /* forward.c */
 int cli_verify(int argc, char **argv);   /* verify.c  */
 int cli_bench(int argc, char **argv);    /* bench.c   */
+int cli_explain(int argc, char **argv);  /* explain.c */
 
 /* The whole `dropout` program (main.c): main() is cli_main(), so that a fuzz
  * target can run it in-process. */

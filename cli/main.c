@@ -35,6 +35,7 @@ static const cli_command commands[] = {
     {"backward", cli_backward, "map gradients from stdin through the forward's mask"},
     {"verify", cli_verify, "check the claims of dropout numerically, print a table"},
     {"bench", cli_bench, "time each operation against the roofline y = s*x (speed of memory)"},
+    {"explain", cli_explain, "the worked example of dropout, computed by the library"},
 };
 
 static void print_help(FILE *out)

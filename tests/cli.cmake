@@ -29,6 +29,16 @@ foreach(part ${cli_parts})
   endif()
   set_tests_properties(cli_${part} PROPERTIES LABELS cli)
 endforeach()
+# dropout explain: the mask table, every pass against spec_mask.py, the means
+# within 5 standard errors, evaluation bitwise, --json, --svg, bad input.
+if(DROPOUT_CLI_PYTHON3)
+  add_test(NAME cli_explain
+           COMMAND ${DROPOUT_CLI_PYTHON3} ${DROPOUT_CLI_TEST_DIR}/test_explain.py
+                   $<TARGET_FILE:dropout_cli> ${CMAKE_CURRENT_BINARY_DIR}/cli_explain)
+else()
+  add_test(NAME cli_explain COMMAND ${CMAKE_COMMAND} -E false)
+endif()
+set_tests_properties(cli_explain PROPERTIES LABELS cli)
 if(NOT DROPOUT_CLI_PYTHON3)
   message(SEND_ERROR "cli tests: no python3 found (apt-get install -y python3); "
                      "the cli_* tests are registered and fail")

@@ -491,7 +491,8 @@ static int write_outputs(const options *o, const mnist_data *d,
         return 1;
 
     static const char *const colors[2] = {"#1f77b4", "#d62728"};
-    curve cs[2];
+    svg_curve cs[2];
+    memset(cs, 0, sizeof cs);
     for (size_t r = 0; r < nruns; r++) {
         cs[r].name = runs[r].label;
         cs[r].color = colors[r];
@@ -519,8 +520,8 @@ static int write_outputs(const options *o, const mnist_data *d,
         dx[0] = kx[0];
         dx[1] = kx[runs[0].n_mc - 1];
         dy[0] = dy[1] = runs[0].test_error;
-        curve mc[2] = {{"Monte-Carlo average of K nets", colors[0], runs[0].n_mc, kx, ky},
-                       {"weight scaling (deterministic)", colors[1], 2, dx, dy}};
+        svg_curve mc[2] = {{"Monte-Carlo average of K nets", colors[0], runs[0].n_mc, kx, ky, NULL},
+                       {"weight scaling (deterministic)", colors[1], 2, dx, dy, NULL}};
         if (svg_plot(out_path(path, sizeof path, o, "mc_curve.svg"),
                      "Test error of Monte-Carlo model averaging (cf. Srivastava et al. 2014, Fig. 11)",
                      "number of sampled networks K", "test error (%)", mc, 2, 1, 0.0) != 0)
