@@ -41,7 +41,7 @@ extern const char *const cli_device_names[]; /* {"cpu", "opencl", NULL} */
     CLI_OPTION_CHOICE("--device", &(choice)->device, cli_device_names, NULL,                 \
                       "where to run: cpu (default) or opencl; same bits on both"),           \
         CLI_OPTION("--cl-device", CLI_U64, &(choice)->cl_device, "N",                        \
-                   "which OpenCL device (default 0; 'dropout --version' lists them)", 0)
+                   "which OpenCL device (default 0; 'dropout version' lists them)", 0)
 
 typedef enum cli_apply { CLI_APPLY_FORWARD, CLI_APPLY_BACKWARD } cli_apply;
 
