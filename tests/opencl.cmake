@@ -11,12 +11,14 @@
 #                       library, every error path, events
 #   opencl_cli          dropout mask/forward/backward --device opencl print
 #                       exactly what --device cpu prints; --version; errors
+#   opencl_pyopencl     examples/opencl/dropout_pyopencl.py (docs/device.md's
+#                       PyOpenCL example) gives the CPU's bits
 #
 # PoCL compiles a program at its first use in a process (about 1-3 s here;
 # it caches the result under ~/.cache/pocl), so each test builds it once.
 
 set(DROPOUT_OPENCL_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/opencl)
-set(opencl_tests test_opencl_header test_opencl opencl_cli)
+set(opencl_tests test_opencl_header test_opencl opencl_cli opencl_pyopencl)
 
 if(NOT TARGET dropout_opencl)
   foreach(name ${opencl_tests})
@@ -66,5 +68,25 @@ if(TARGET dropout_cli)
 else()
   add_test(NAME opencl_cli COMMAND ${CMAKE_COMMAND} -E echo "opencl_cli: DROPOUT_BUILD_CLI is OFF")
   set_tests_properties(opencl_cli PROPERTIES PASS_REGULAR_EXPRESSION "^never$")
+endif()
+
+# Debian's python3-pyopencl; without it the test runs and fails on the import.
+if(DROPOUT_SANITIZE)
+  # The ASan runtime must be the first DSO of a process; python is not built with it.
+  message(STATUS "opencl tests: opencl_pyopencl is not registered in DROPOUT_SANITIZE builds "
+                 "(an instrumented libdropout_opencl.so cannot be loaded into python)")
+  list(REMOVE_ITEM opencl_tests opencl_pyopencl)
+elseif(DROPOUT_OPENCL_PYTHON3)
+  execute_process(COMMAND ${DROPOUT_OPENCL_PYTHON3} -c "import pyopencl, numpy"
+                  RESULT_VARIABLE pyopencl_status OUTPUT_QUIET ERROR_QUIET)
+  if(NOT pyopencl_status EQUAL 0)
+    message(WARNING "opencl tests: ${DROPOUT_OPENCL_PYTHON3} cannot import pyopencl and numpy; "
+                    "opencl_pyopencl will fail (apt-get install -y python3-pyopencl python3-numpy)")
+  endif()
+  add_test(NAME opencl_pyopencl COMMAND ${DROPOUT_OPENCL_PYTHON3}
+           ${PROJECT_SOURCE_DIR}/examples/opencl/dropout_pyopencl.py
+           $<TARGET_FILE_DIR:dropout_opencl>)
+else()
+  add_test(NAME opencl_pyopencl COMMAND ${CMAKE_COMMAND} -E false)
 endif()
 set_tests_properties(${opencl_tests} PROPERTIES LABELS opencl TIMEOUT 300)
