@@ -37,6 +37,7 @@
 #include "args.h"
 #include "bench_family.h"
 #include "commands.h"
+#include "device.h"
 
 #define MIN_ELEMENTS_PER_SAMPLE ((size_t)1 << 20)
 #define MAX_THREADS 256
@@ -388,6 +389,27 @@ static void print_help(const cli_option *options, size_t count)
            "roofline_ns_per_elem, ratio (= ns_per_elem / roofline_ns_per_elem).\n");
 }
 
+/* `--device D`: the device's own bench, default sizes 2^16 ... 2^24. */
+static int bench_device(const cli_device_choice *choice, cli_u64_list *sizes, double p,
+                        unsigned repeats, int json)
+{
+    cli_device device;
+    if (sizes->count == 0)
+        for (unsigned e = 16; e <= 24; e += 4)
+            sizes->values[sizes->count++] = (uint64_t)1 << e;
+    for (size_t i = 0; i < sizes->count; i++)
+        if (sizes->values[i] < 1 || sizes->values[i] > ((uint64_t)1 << 30))
+            return cli_error("bench", "--sizes: %llu is not in 1 ... 2^30",
+                             (unsigned long long)sizes->values[i]);
+    if (cli_device_open(&device, "bench", choice) != 0)
+        return 1;
+    int rc = device.ops->bench
+                 ? device.ops->bench(device.state, sizes->values, sizes->count, p, repeats, json)
+                 : cli_error("bench", "--device %s has no bench", device.ops->name);
+    cli_device_close(&device);
+    return rc;
+}
+
 int cli_bench(int argc, char **argv)
 {
     static const char *const isa_choices[] = {"scalar", "avx2", "avx512", "neon", "auto", NULL};
@@ -396,6 +418,7 @@ int cli_bench(int argc, char **argv)
     int json = 0, op_choice = OP_ALL, dtype_choice = 2, isa_choice = -1, threads_given;
     int family = 0;
     double p_value = 0.1;
+    cli_device_choice choice = {0, 0};
     cli_option options[] = {
         CLI_OPTION("--sizes", CLI_U64_LIST, &sizes, "N,N,...",
                    "element counts (default 4096,16384,...,67108864)", 0),
@@ -412,6 +435,7 @@ int cli_bench(int argc, char **argv)
         CLI_OPTION("--family", CLI_FLAG, &family, NULL,
                    "the dropout family's ratios instead (broadcast/elementwise, fused/unfused, "
                    "bf16 and f16 GB/s / f32): n = the largest --sizes (default 2^24)", 0),
+        CLI_DEVICE_OPTIONS(&choice), /* a device's own bench (device.h) */
     };
     int rc = cli_parse("bench", argc, argv, options, CLI_COUNT(options));
     if (rc == CLI_HELP) {
@@ -429,6 +453,8 @@ int cli_bench(int argc, char **argv)
         return cli_error("bench", "--repeats must be 1 to 64, got %llu", (unsigned long long)repeats);
     if (threads_given && (threads_opt < 1 || threads_opt > MAX_THREADS))
         return cli_error("bench", "--threads must be 1 to %d", MAX_THREADS);
+    if (choice.device != 0) /* e.g. forward vs clEnqueueCopyBuffer (device_opencl.c) */
+        return bench_device(&choice, &sizes, p_value, (unsigned)repeats, json);
     if (family) { /* bench_family.c: its own table of ratios */
         uint64_t n = sizes.count ? 0 : (uint64_t)1 << 24;
         for (size_t i = 0; i < sizes.count; i++)

@@ -12,8 +12,9 @@
  * first + k of the mask index space whatever the chunking (docs/SPEC.md
  * section 2), so any input size works in constant memory.
  *
- * Each element type is one row of `dtypes`: how to parse a token, how to print
- * a result round-trippably, and which library calls run it.
+ * Each element type is one row of `dtypes`: how to parse a token and how to
+ * print a result round-trippably.  The chunks run on the --device chosen
+ * (device.h): the CPU library or libdropout_opencl, with the same bits.
  *
  * The dropout family (docs/family.md): --shape with --broadcast-dims (channel,
  * drop path, time-locked masks) and --variant alpha|feature-alpha|gaussian
@@ -30,6 +31,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "device.h"
 
 #define CHUNK_ELEMENTS ((size_t)1 << 16)
 #define TOKEN_MAX 128
@@ -43,9 +45,7 @@ typedef struct dtype_ops {
      * or -2 (out of the type's range). */
     int (*parse)(const char *token, void *values, size_t k);
     void (*print)(FILE *out, const void *values, size_t k);
-    int (*forward)(const dropout_params *params, void *y, const void *x, size_t n);
-    int (*backward)(const dropout_params *params, void *dx, const void *dy, size_t n);
-    int library_dtype; /* DROPOUT_DTYPE_*, for the shaped operations */
+    int library_dtype; /* DROPOUT_DTYPE_*: what the device and shaped calls take */
 } dtype_ops;
 
 /* ---- f32 ------------------------------------------------------------------ */
@@ -85,16 +85,6 @@ static void print_f32(FILE *out, const void *values, size_t k)
         fprintf(out, "%.9g\n", v);
 }
 
-static int forward_f32(const dropout_params *params, void *y, const void *x, size_t n)
-{
-    return dropout_forward_f32(params, y, x, n, NULL, 0);
-}
-
-static int backward_f32(const dropout_params *params, void *dx, const void *dy, size_t n)
-{
-    return dropout_backward_regen_f32(params, dx, dy, n);
-}
-
 /* ---- f64 ------------------------------------------------------------------ */
 
 static int parse_f64(const char *token, void *values, size_t k)
@@ -115,16 +105,6 @@ static void print_f64(FILE *out, const void *values, size_t k)
     double v = ((const double *)values)[k];
     if (!print_special(out, v))
         fprintf(out, "%.17g\n", v);
-}
-
-static int forward_f64(const dropout_params *params, void *y, const void *x, size_t n)
-{
-    return dropout_forward_f64(params, y, x, n, NULL, 0);
-}
-
-static int backward_f64(const dropout_params *params, void *dx, const void *dy, size_t n)
-{
-    return dropout_backward_regen_f64(params, dx, dy, n);
 }
 
 /* ---- bf16 and f16: parsed as f32, then rounded to nearest-even ------------- */
@@ -166,33 +146,11 @@ static void print_f16(FILE *out, const void *values, size_t k)
     print_f32(out, &v, 0);
 }
 
-static int forward_bf16(const dropout_params *params, void *y, const void *x, size_t n)
-{
-    return dropout_forward_bf16(params, y, x, n, NULL, 0);
-}
-
-static int backward_bf16(const dropout_params *params, void *dx, const void *dy, size_t n)
-{
-    return dropout_backward_regen_bf16(params, dx, dy, n);
-}
-
-static int forward_f16(const dropout_params *params, void *y, const void *x, size_t n)
-{
-    return dropout_forward_f16(params, y, x, n, NULL, 0);
-}
-
-static int backward_f16(const dropout_params *params, void *dx, const void *dy, size_t n)
-{
-    return dropout_backward_regen_f16(params, dx, dy, n);
-}
-
 static const dtype_ops dtypes[] = {
-    {"f32", sizeof(float), parse_f32, print_f32, forward_f32, backward_f32, DROPOUT_DTYPE_F32},
-    {"f64", sizeof(double), parse_f64, print_f64, forward_f64, backward_f64, DROPOUT_DTYPE_F64},
-    {"bf16", sizeof(uint16_t), parse_bf16, print_bf16, forward_bf16, backward_bf16,
-     DROPOUT_DTYPE_BF16},
-    {"f16", sizeof(uint16_t), parse_f16, print_f16, forward_f16, backward_f16,
-     DROPOUT_DTYPE_F16},
+    {"f32", sizeof(float), parse_f32, print_f32, DROPOUT_DTYPE_F32},
+    {"f64", sizeof(double), parse_f64, print_f64, DROPOUT_DTYPE_F64},
+    {"bf16", sizeof(uint16_t), parse_bf16, print_bf16, DROPOUT_DTYPE_BF16},
+    {"f16", sizeof(uint16_t), parse_f16, print_f16, DROPOUT_DTYPE_F16},
 };
 #define DTYPE_COUNT (sizeof dtypes / sizeof dtypes[0])
 
@@ -264,7 +222,8 @@ static void print_help(direction dir, const cli_option *options, size_t count)
 {
     const char *name = dir == FORWARD ? "forward" : "backward";
     printf("Usage: dropout %s --p P --seed S --stream K [--first F] [--eval] [--dtype TYPE]\n"
-           "       [--shape D0,D1,... [--broadcast-dims K,...]] [--variant VARIANT]\n\n",
+           "       [--shape D0,D1,... [--broadcast-dims K,...]] [--variant VARIANT]\n"
+           "       [--device cpu|opencl [--cl-device N]]\n\n",
            name);
     if (dir == FORWARD)
         printf("Read numbers x from stdin (whitespace-separated; nan, inf, -inf and -0 are\n"
@@ -423,6 +382,7 @@ static int run(direction dir, int argc, char **argv)
     int dtype = 0;
     cli_u64_list shape = {0, {0}}, broadcast = {0, {0}};
     int variant = VARIANT_STANDARD;
+    cli_device_choice choice = {0, 0};
     static const char *const variant_names[] = {"standard", "alpha", "feature-alpha", "gaussian",
                                                 NULL};
     const char *dtype_names[DTYPE_COUNT + 1];
@@ -444,6 +404,7 @@ static int run(direction dir, int argc, char **argv)
                    "0-based dimensions along which the mask is shared (needs --shape)", 0),
         CLI_OPTION_CHOICE("--variant", &variant, variant_names, NULL,
                           "standard (default), alpha, feature-alpha or gaussian"),
+        CLI_DEVICE_OPTIONS(&choice),
     };
     int parsed = cli_parse(command, argc, argv, options, CLI_COUNT(options));
     if (parsed == CLI_HELP) {
@@ -455,13 +416,22 @@ static int run(direction dir, int argc, char **argv)
     params.mode = eval ? DROPOUT_EVAL : DROPOUT_TRAIN;
 
     const dtype_ops *ops = &dtypes[dtype];
-    if (shape.count > 0 || broadcast.count > 0 || variant != VARIANT_STANDARD)
+    const int shaped = shape.count > 0 || broadcast.count > 0 || variant != VARIANT_STANDARD;
+    if (shaped && choice.device != 0)
+        return cli_error(command, "--device %s runs the standard variant without --shape or "
+                                  "--broadcast-dims (the family runs on the cpu)",
+                         cli_device_names[choice.device]);
+    if (shaped)
         return run_shaped(dir, ops, &params, &shape, &broadcast, variant);
+    cli_device device;
+    if (cli_device_open(&device, command, &choice) != 0)
+        return 1;
     void *in = malloc(CHUNK_ELEMENTS * ops->size);
     void *out = malloc(CHUNK_ELEMENTS * ops->size);
     if (in == NULL || out == NULL) {
         free(in);
         free(out);
+        cli_device_close(&device);
         return cli_error(command, "out of memory");
     }
     static char output_buffer[1 << 16];
@@ -490,10 +460,11 @@ static int run(direction dir, int argc, char **argv)
             break;
         }
         slice.first = params.first + done;
-        int status = dir == FORWARD ? ops->forward(&slice, out, in, n)
-                                    : ops->backward(&slice, out, in, n);
+        int status = device.ops->apply(device.state,
+                                       dir == FORWARD ? CLI_APPLY_FORWARD : CLI_APPLY_BACKWARD,
+                                       ops->library_dtype, &slice, out, in, n);
         if (status != DROPOUT_OK) {
-            failed = cli_error(command, "%s", dropout_status_string(status));
+            failed = cli_error(command, "%s", device.ops->status_string(status));
             break;
         }
         for (size_t k = 0; k < n; k++)
@@ -504,6 +475,7 @@ static int run(direction dir, int argc, char **argv)
     }
     free(in);
     free(out);
+    cli_device_close(&device);
     if (!failed && ferror(stdin))
         failed = cli_error(command, "cannot read the input");
     return failed ? 1 : 0;

@@ -22,6 +22,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "device.h"
 
 typedef struct cli_command {
     const char *name;
@@ -60,6 +61,7 @@ static void print_version(void)
 {
     printf("dropout %s, mask stream v%d, isa %s, threads %u\n", dropout_version_string(),
            DROPOUT_MASK_STREAM_VERSION, dropout_isa(), dropout_threads());
+    cli_device_list(stdout); /* the devices --device can name */
 }
 
 /* The whole program but the final check of stdout; *command is set to the

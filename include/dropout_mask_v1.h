@@ -23,7 +23,8 @@
  * Portability knobs (define before including):
  *   DROPOUT_MASK_V1_QUALIFIER   the qualifiers of every function (default:
  *                               `static inline`, plus `__host__ __device__
- *                               __forceinline__` under CUDA)
+ *                               __forceinline__` under CUDA; define it
+ *                               for OpenCL C 1.0/1.1, which lack `static`)
  *   DROPOUT_MASK_V1_TYPES       define it and typedef dropout_mask_v1_u32 /
  *                               dropout_mask_v1_u64 yourself (unsigned 32-
  *                               and 64-bit) for a dialect without <stdint.h>
@@ -110,8 +111,8 @@ DROPOUT_MASK_V1_QUALIFIER dropout_mask_v1_words dropout_mask_v1_philox4x32_10(
     dropout_mask_v1_u32 c0, dropout_mask_v1_u32 c1, dropout_mask_v1_u32 c2,
     dropout_mask_v1_u32 c3, dropout_mask_v1_u32 k0, dropout_mask_v1_u32 k1)
 {
-    int round;
-    for (round = 0; round < DROPOUT_MASK_V1_PHILOX_ROUNDS; round++) {
+    int r; /* not `round`: a built-in function of OpenCL C and CUDA */
+    for (r = 0; r < DROPOUT_MASK_V1_PHILOX_ROUNDS; r++) {
         dropout_mask_v1_u32 hi0 = dropout_mask_v1_mulhi(DROPOUT_MASK_V1_PHILOX_M0, c0);
         dropout_mask_v1_u32 lo0 = DROPOUT_MASK_V1_PHILOX_M0 * c0;
         dropout_mask_v1_u32 hi1 = dropout_mask_v1_mulhi(DROPOUT_MASK_V1_PHILOX_M1, c2);
