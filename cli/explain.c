@@ -588,7 +588,7 @@ static int write_svg(const explanation *e, const char *path)
                                                     "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
     static const char *const dash[MODES] = {NULL, "7,4", "2,3"};
     svg_curve curves[MODES * MAX_NEURONS];
-    char names[MODES * MAX_NEURONS][96];
+    char names[MODES * MAX_NEURONS][128];
     size_t count = 0;
     char a[CLI_NUMBER_TEXT], b[CLI_NUMBER_TEXT];
     for (size_t i = 0; i < e->n; i++)
@@ -608,7 +608,7 @@ static int write_svg(const explanation *e, const char *path)
                                         .y = e->curve[m][i], .dash = dash[m]};
             count++;
         }
-    char title[200], list[MAX_NEURONS * (CLI_NUMBER_TEXT + 2)];
+    char title[400], list[MAX_NEURONS * (CLI_NUMBER_TEXT + 2)];
     format_list(list, sizeof list, e->h, e->n, ", ");
     snprintf(title, sizeof title, "dropout explain: running means, h = (%s), p = %s, seed %llu",
              list, num(b, e->p), (unsigned long long)e->seed);
