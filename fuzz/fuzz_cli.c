@@ -17,7 +17,8 @@
  * Input: byte 0 picks the subcommand (or takes it from the input), byte 1
  * the number of further arguments, then the arguments, each ended by a NUL
  * byte, then stdin (which may hold NUL bytes: an error by docs/cli.md).
- * `verify` and `bench` run only with --help (they take seconds).
+ * `verify` and `bench` run only with --help (they take seconds), `explain`
+ * without --passes (up to 10^8) and --svg (it writes a file).
  *
  * glibc documents stdin, stdout and stderr as variables a program may
  * assign; the harness points them at memory streams for one run.
@@ -80,8 +81,8 @@ static size_t count_tokens(const uint8_t *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const commands[] = {"mask", "forward", "backward", "help", "--help",
-                                           "--version", "verify", "bench"};
+    static const char *const commands[] = {"mask",      "forward", "backward", "help", "--help",
+                                           "--version", "verify",  "bench",    "explain"};
     const size_t ncommands = sizeof commands / sizeof commands[0];
     if (size < 2)
         return 0;
@@ -120,6 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int slow = argc > 1 && (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "bench") == 0);
     if (slow && !help)
         goto done;
+    /* explain: not --passes (up to 10^8 of them) nor --svg (it writes a file). */
+    for (int a = 2; argc > 1 && strcmp(argv[1], "explain") == 0 && a < argc; a++)
+        if (strncmp(argv[a], "--passes", 8) == 0 || strncmp(argv[a], "--svg", 5) == 0)
+            goto done;
 
     static char out_buffer[OUT_CAP + 1];
     char *err_text = NULL;
