@@ -82,7 +82,8 @@ int cli_mask(int argc, char **argv)
             hex[2 * k] = digits[mask[k] >> 4];
             hex[2 * k + 1] = digits[mask[k] & 15];
         }
-        if (status == DROPOUT_OK && fwrite(hex, 1, 2 * bytes, stdout) != 2 * bytes)
+        if (status == DROPOUT_OK &&
+            (fwrite(hex, 1, 2 * bytes, stdout) != 2 * bytes || ferror(stdout)))
             break; /* output lost: stop here, cli_finish reports it */
     }
     free(mask);
