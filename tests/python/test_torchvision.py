@@ -8,10 +8,10 @@ itself is 86 M parameters, too heavy for a test of seconds).
 For every model: replace() swaps every dropout module; eval output is
 bitwise the original's; a train-mode forward and backward run; the dropped
 fraction over all of the model's dropout modules matches p and torch.nn's
-own within 5 sigma.  For the four small models a few SGD steps on fixed random
+own within 5 sigma.  For the four small models two SGD steps on fixed random
 data give a last-step loss within 5 sigma (sampling noise over 3 mask seeds) of
-torch.nn's.  AlexNet and VGG-11 (57 M and 129 M parameters) take one SGD step
-each way only (a step costs seconds here).  Inputs are small (32x32, AlexNet
+torch.nn's; AlexNet and VGG-11 (57 M and 129 M parameters, a step costs
+seconds here) run the forward and backward only.  Inputs are small (32x32, AlexNet
 64x64) and torch runs on one thread, to keep the test to seconds.
 """
 import copy
@@ -60,10 +60,10 @@ def data(size):
     return torch.randn(BATCH, 3, size, size, generator=gen), torch.arange(BATCH) % 10
 
 
-def sgd_loss(model, x, target, steps, seed, copy_model=True):
+def sgd_loss(model, x, target, steps, seed):
     """The training loss of the last of `steps` SGD steps (training mode, the
     masks of torch seed `seed`)."""
-    model = (copy.deepcopy(model) if copy_model else model).train()
+    model = copy.deepcopy(model).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     torch.manual_seed(seed)
     for _ in range(steps):
@@ -152,17 +152,13 @@ class TorchvisionModels(unittest.TestCase):
 
         # SGD: final losses over 3 mask seeds, means within 5 sigma.
         if compare_sgd:
-            losses = {label: [sgd_loss(model, x, target, 3, 100 + r) for r in range(3)]
+            losses = {label: [sgd_loss(model, x, target, 2, 100 + r) for r in range(3)]
                       for label, model in (("torch.nn", original), ("drop-in", swapped))}
             a, b = losses["torch.nn"], losses["drop-in"]
             mean_a, mean_b = sum(a) / 3, sum(b) / 3
             var = (sum((v - mean_a) ** 2 for v in a) + sum((v - mean_b) ** 2 for v in b)) / 4
             bound = 5 * math.sqrt(2 * var / 3) + 1e-4 * abs(mean_a)
             self.assertLess(abs(mean_a - mean_b), bound, losses)
-        else:
-            one = sgd_loss(original, x, target, 1, 100, copy_model=False)
-            other = sgd_loss(swapped, x, target, 1, 100, copy_model=False)
-            self.assertTrue(math.isfinite(one) and math.isfinite(other))
 
     def test_alexnet(self):
         self.check_model("alexnet")
