@@ -17,7 +17,7 @@ if(NOT DROPOUT_PYTHON3)
   find_program(DROPOUT_PYTHON3 NAMES python3)
 endif()
 
-set(python_tests python_numpy python_torch python_torch_family python_package python_example)
+set(python_tests python_numpy python_torch python_torch_family python_torchvision python_package python_example)
 
 if(NOT DROPOUT_PYTHON3)
   message(WARNING "python tests: no python3 found; they are registered and will fail. "
@@ -34,12 +34,12 @@ endif()
 
 # Say now, at configure time, if numpy or torch is missing: the tests still run
 # and fail with the ImportError (never skipped).
-foreach(module numpy torch)
+foreach(module numpy torch torchvision)
   execute_process(COMMAND ${DROPOUT_PYTHON3} -c "import ${module}"
                   RESULT_VARIABLE import_status OUTPUT_QUIET ERROR_QUIET)
   if(NOT import_status EQUAL 0)
     message(WARNING "python tests: ${DROPOUT_PYTHON3} cannot import ${module}; "
-                    "the python tests will fail. Install: apt-get install -y python3-numpy python3-torch")
+                    "the python tests will fail. Install: apt-get install -y python3-numpy python3-torch python3-torchvision")
   endif()
 endforeach()
 

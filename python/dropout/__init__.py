@@ -19,13 +19,15 @@ import importlib as _importlib
 from dropout._library import DropoutError
 from dropout._library import path as library_path
 from dropout import _library
-from dropout._ndarray import backward, forward, keep, mask, supported_dtypes
+from dropout._ndarray import (backward, bias_dropout_residual, bias_dropout_residual_backward,
+                              forward, keep, mask, supported_dtypes)
 
 __version__ = "0.1.0"
 #: The version of the C library actually loaded.
 library_version = _library.version_string().decode()
 
-__all__ = ["forward", "backward", "mask", "keep", "supported_dtypes", "isa", "set_isa",
+__all__ = ["forward", "backward", "mask", "keep", "bias_dropout_residual",
+           "bias_dropout_residual_backward", "supported_dtypes", "isa", "set_isa",
            "threads", "set_threads", "DropoutError", "library_path", "library_version"]
 
 

@@ -394,3 +394,88 @@ class Threads(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Family(unittest.TestCase):
+    """broadcast_dims=, variant= and the fused bias + dropout + residual."""
+
+    def test_broadcast_dims_share_one_mask_element(self):
+        rng = np.random.default_rng(3)
+        x = rng.random((4, 5, 6), dtype=np.float32) + 1
+        y, packed = dropout.forward(x, 0.5, seed=7, stream=2, broadcast_dims=(2,),
+                                    return_mask=True)
+        self.assertEqual(packed.size, 3)  # ceil(4 * 5 / 8)
+        ratio = y / x
+        self.assertTrue(np.array_equal(ratio, np.broadcast_to(ratio[:, :, :1], ratio.shape)))
+        kept = bits(dropout.mask(20, 0.5, seed=7, stream=2), 20).reshape(4, 5)
+        self.assertTrue(np.array_equal(ratio[:, :, 0] != 0, kept))
+        self.assertTrue(same_bits(packed, dropout.mask((4, 5, 6), 0.5, seed=7, stream=2,
+                                                       broadcast_dims=-1)))
+        dy = rng.random((4, 5, 6), dtype=np.float32)
+        from_mask = dropout.backward(dy, 0.5, mask=packed, broadcast_dims=(2,))
+        regen = dropout.backward(dy, 0.5, seed=7, stream=2, broadcast_dims=(2,))
+        self.assertTrue(same_bits(from_mask, regen))
+        self.assertTrue(np.array_equal(regen != 0, ratio != 0))
+        # a slice of the batch with its offset in mask space (5 per sample)
+        part = dropout.forward(x[2:], 0.5, seed=7, stream=2, first=10, broadcast_dims=(2,))
+        self.assertTrue(same_bits(part, y[2:]))
+        for bad in ((3,), (-4,), (1.0,)):
+            with self.assertRaises((ValueError, TypeError)):
+                dropout.forward(x, 0.5, seed=7, stream=2, broadcast_dims=bad)
+
+    def test_variants(self):
+        x = np.random.default_rng(4).standard_normal(4096)
+        p = 0.5
+        a = 1 / np.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
+        b = 1.7580993408473766 * a * p
+        y, packed = dropout.forward(x, p, seed=1, stream=0, variant="alpha", return_mask=True)
+        kept = bits(packed, x.size).astype(bool)
+        self.assertTrue(same_bits(packed, dropout.mask(x.size, p, seed=1, stream=0)))
+        self.assertTrue(np.array_equal(y[kept], x[kept] * a + b))
+        self.assertTrue(np.all(y[~kept] == -1.7580993408473766 * a + b))
+        dx = dropout.backward(np.ones_like(x), p, seed=1, stream=0, variant="alpha")
+        self.assertTrue(np.array_equal(dx, np.where(kept, a, 0.0)))
+        ones = np.ones(4096)
+        noise = dropout.forward(ones, 0.3, seed=2, stream=5, variant="gaussian")
+        self.assertTrue(same_bits(dropout.backward(ones, 0.3, seed=2, stream=5,
+                                                   variant="gaussian"), noise))
+        # mean 1, variance p / (1 - p): 6 sigma of the mean
+        self.assertLess(abs(noise.mean() - 1), 6 * np.sqrt(0.3 / 0.7 / 4096))
+        with self.assertRaises(ValueError):
+            dropout.forward(ones, 0.3, seed=2, stream=5, variant="gaussian", return_mask=True)
+        with self.assertRaises(ValueError):
+            dropout.forward(ones, 1.0, seed=2, stream=5, variant="gaussian")
+        with self.assertRaises(ValueError):
+            dropout.mask(8, 0.3, seed=2, stream=5, variant="gaussian")
+        with self.assertRaises(ValueError):
+            dropout.forward(ones, 0.3, seed=2, stream=5, variant="beta")
+
+    def test_bias_dropout_residual_is_the_three_steps(self):
+        rng = np.random.default_rng(5)
+        for dtype in (np.float32, np.float64, np.float16):
+            x = rng.standard_normal((6, 8)).astype(dtype)
+            bias = rng.standard_normal(8).astype(dtype)
+            residual = rng.standard_normal((6, 8)).astype(dtype)
+            y, packed = dropout.bias_dropout_residual(x, bias, residual, 0.4, seed=3, stream=1,
+                                                      return_mask=True)
+            t = x + bias
+            want = residual + dropout.forward(t, 0.4, seed=3, stream=1)
+            self.assertTrue(same_bits(y, want))
+            self.assertTrue(same_bits(packed, dropout.mask(48, 0.4, seed=3, stream=1)))
+            dy = rng.standard_normal((6, 8)).astype(dtype)
+            dx, dbias = dropout.bias_dropout_residual_backward(dy, 0.4, 8, seed=3, stream=1)
+            self.assertTrue(same_bits(dx, dropout.backward(dy, 0.4, seed=3, stream=1)))
+            sums = dx.astype(np.float64).sum(axis=0)
+            if dtype == np.float16:
+                sums = sums.astype(np.float32)
+            self.assertTrue(same_bits(dbias, sums.astype(dtype)))
+            dx2, dbias2 = dropout.bias_dropout_residual_backward(dy, 0.4, 8, mask=packed)
+            self.assertTrue(same_bits(dx, dx2) and same_bits(dbias, dbias2))
+        evaluation = dropout.bias_dropout_residual(x, bias, residual, 0.4, training=False,
+                                                   seed=None, stream=None)
+        self.assertTrue(same_bits(evaluation, residual + (x + bias)))
+        with self.assertRaises(ValueError):
+            dropout.bias_dropout_residual(x, bias[:4], residual, 0.4, seed=3, stream=1)
+        with self.assertRaises(TypeError):
+            dropout.bias_dropout_residual(x, bias.astype(np.float64), residual, 0.4, seed=3,
+                                          stream=1)

@@ -438,6 +438,13 @@ class IndexSpace(unittest.TestCase):
             with self.assertRaises((ValueError, TypeError)):
                 DF.dropout(torch.ones(2, 2, 2), 0.5, True, broadcast_dims=bad)
 
+    def test_same_masks_as_the_numpy_front_end(self):
+        x = torch.rand(3, 4, 5, 2)
+        y = dropout.forward(x.numpy(), 0.5, seed=4, stream=0, broadcast_dims=(2, 3))
+        self.assertTrue(same_bits(torch.from_numpy(y), DF.dropout2d(x, 0.5, True, seed=4)))
+        y = dropout.forward(x.numpy(), 0.5, seed=4, stream=0, variant="alpha")
+        self.assertTrue(same_bits(torch.from_numpy(y), DF.alpha_dropout(x, 0.5, True, seed=4)))
+
     def test_monte_carlo_masks_do_not_depend_on_the_batch(self):
         # MC dropout: sample i's mask at pass t is the same whatever batch it
         # is evaluated in, when its first is its global index's offset.
