@@ -154,8 +154,10 @@ static void roof_chunk(const roof_job *job, unsigned c, unsigned parts)
     const char *x = (const char *)job->x + begin * elem;
     char *y = (char *)job->y + begin * elem;
     switch (job->kind) {
-    case ROOF_PLAIN: bench_scale(job->f64, end - begin, job->s, x, y); break;
-    case ROOF_STREAMING: bench_scale_streaming(job->f64, end - begin, job->s, x, y); break;
+    case ROOF_PLAIN: bench_scale(job->philox.level, job->f64, end - begin, job->s, x, y); break;
+    case ROOF_STREAMING:
+        bench_scale_streaming(job->philox.level, job->f64, end - begin, job->s, x, y);
+        break;
     default:
         atomic_fetch_add_explicit(&philox_sink, bench_philox(&job->philox, begin, end - begin),
                                   memory_order_relaxed);
@@ -293,12 +295,10 @@ static int call_once(const target *t)
                     .s = 1.0 / (1.0 - t->params->p)};
     if (dtype_bytes[b->dtype] == 2 && t->kind != ROOF_PHILOX)
         job.n = (b->n + 1) / 2;
-    if (t->kind == ROOF_PHILOX) {
-        uint64_t threshold = dropout_keep_threshold(t->params->p);
-        job.philox = (bench_philox_args){.seed = t->params->seed, .stream = t->params->stream,
-                                         .t0 = (uint32_t)(threshold >> 24),
-                                         .level = bench_philox_level(dropout_isa())};
-    }
+    const uint64_t threshold = dropout_keep_threshold(t->params->p);
+    job.philox = (bench_philox_args){.seed = t->params->seed, .stream = t->params->stream,
+                                     .t0 = (uint32_t)(threshold >> 24),
+                                     .level = bench_philox_level(dropout_isa())};
     roof_run(t->pool, &job, t->parallel);
     return DROPOUT_OK;
 }

@@ -9,20 +9,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* y[i] = s * x[i], plain stores (the compiler's loop). */
-void bench_scale(int f64, size_t n, double s, const void *x, void *y);
+/* y[i] = s * x[i], plain stores (the compiler's loop), in the vectors of
+ * `level` (bench_philox_level). */
+void bench_scale(int level, int f64, size_t n, double s, const void *x, void *y);
 /* The same with streaming stores where the machine has them (x86-64);
  * elsewhere plain, and bench_scale_streaming_available() says 0. */
-void bench_scale_streaming(int f64, size_t n, double s, const void *x, void *y);
+void bench_scale_streaming(int level, int f64, size_t n, double s, const void *x, void *y);
 int bench_scale_streaming_available(void);
 
 typedef struct bench_philox_args {
     uint64_t seed, stream;
     uint32_t t0;  /* bytes below it count (the keep test of SPEC section 2) */
-    int level;    /* 0: plain C, 1: AVX2, 2: AVX-512 (what the CPU runs) */
+    int level;    /* 0: plain C, 1: AVX2, 2: AVX-512 (what the CPU runs; also the
+                   * memory loops' vectors) */
 } bench_philox_args;
 
-/* The level that matches an ISA name of dropout_isa(). */
+/* The level that matches an ISA name of dropout_isa(): 0 plain C, 1 AVX2,
+ * 2 AVX-512. */
 int bench_philox_level(const char *isa);
 
 /* Philox4x32-10 of the blocks of elements [first, first + n), their bytes

@@ -4,16 +4,19 @@
  *
  * Work goes tile by tile (TILE elements, small enough that the keep bytes
  * stay in L1 beside x and y):
- *   1. Philox for 16 blocks at once (two vectors of 8 counters, 256 elements),
- *      transposed so the 128 random bytes come out in element order;
- *      keep byte = 0xFF if r < t0 else 0x00; the positions where r == t0 (a
- *      tie, 1 in 256) are collected as bits.
+ *   1. Philox in the dense layout (one block per 32-bit lane: 8 blocks per
+ *      vector, SETS sets interleaved, GROUP elements per call), transposed
+ *      so the random bytes come out in element order; keep byte = 0xFF if
+ *      r < t0 else 0x00; the positions where r == t0 (a tie, 1 in 256) are
+ *      collected as bits.
  *   2. The ties of the tile are resolved in one batch afterwards, their tie
  *      draws (another Philox, SPEC section 2) computed 8 at a time.
  *   3. The operation reads the keep bytes: sign-extended to lane masks for
  *      y = (x * s) & mask, or movemask'ed into packed mask bits.
- * A tile starts at any element: Philox works on whole blocks from
- * first / 16, and the operation reads the keep bytes from first % 16 on.
+ * Steps 1-2 of tile t + 1 run interleaved with step 3 of tile t
+ * (run_tiles_avx2), so compute and memory traffic overlap.  A tile starts
+ * at any element: Philox works on whole blocks from first / 16, and the
+ * operation reads the keep bytes from first % 16 on.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -23,7 +26,9 @@
 #include "../family/half.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
-#define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
+#define SETS 4 /* interleaved sets of 8 blocks in the dense Philox */
+#define GROUP (SETS * 128) /* elements per Philox call: 8 SETS blocks of 16 bytes */
+#define GROUP_WORDS (GROUP / 32) /* 32-element keep words per group */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
 
 /* Everything Philox needs that does not change within a call. */
@@ -73,9 +78,9 @@ static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
  * blend, and one vpmulld for the low halves: no multiplier lane is spent on
  * don't-care bits, as in the wide layout (one block per 64-bit lane) this
  * file used before.  SETS independent sets of 8 blocks run interleaved, so
- * one set's multiply latency hides behind the other's; more sets would not
- * fit in the 16 registers. */
-#define SETS 2
+ * one set's multiply latency hides behind the others' (measured on Zen 4,
+ * a Philox-only loop at n = 2^16: 0.153 ns per element with one set, 0.125
+ * with two, 0.108 with four, even though four spill registers). */
 
 static inline void mulhilo_avx2(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
 {
@@ -83,210 +88,6 @@ static inline void mulhilo_avx2(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
     const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m); /* lanes 1, 3, 5, 7 */
     *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
     *lo = _mm256_mullo_epi32(a, m);
-}
-
-/* 16 blocks from `block`: out[v] = the 32 random bytes of blocks block + 2v
- * and block + 2v + 1, in element order (v = 0 ... 7).  Set t, lane l holds
- * block 8t + (l < 4 ? 2l : 2(l - 4) + 1): the 4 x 4 transpose of 32-bit
- * words inside each 128-bit half at the end then puts lane l's block in the
- * low half of out[4t + l % 4] and lane l + 4's in its high half. */
-static inline void philox16_avx2(const philox_avx2 *px, uint64_t block, __m256i out[8])
-{
-    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
-    const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
-    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
-    const __m256i lane_block = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    __m256i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
-
-    for (int t = 0; t < SETS; t++) {
-        /* j = block + 8t + lane_block: lo(j) by a 32-bit add, hi(j) plus the
-         * carry (lo(j) < offset, unsigned: compare with the sign bits flipped) */
-        const uint64_t base = block + 8 * (uint64_t)t;
-        const __m256i offset = lane_block;
-        const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)base), offset);
-        const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(offset, sign),
-                                                 _mm256_xor_si256(lo, sign));
-        const __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(base >> 32)), carry);
-        /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
-         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
-         * c1 is the constant lo(M1 c2), folded into round 2's key */
-        __m256i hi0, lo0;
-        mulhilo_avx2(lo, m0, &hi0, &lo0);
-        c0[t] = _mm256_xor_si256(hi, px->first_c0_xor);
-        c2[t] = _mm256_xor_si256(hi0, px->first_c2_xor);
-        c3[t] = lo0;
-    }
-    /* Round 2: c1 ^ k0 is the constant second_c1_xor */
-    for (int t = 0; t < SETS; t++) {
-        __m256i hi0, lo0, hi1, lo1;
-        mulhilo_avx2(c0[t], m0, &hi0, &lo0);
-        mulhilo_avx2(c2[t], m1, &hi1, &lo1);
-        c0[t] = _mm256_xor_si256(hi1, px->second_c1_xor);
-        c1[t] = lo1;
-        c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[1]);
-        c3[t] = lo0;
-    }
-    /* Rounds 3 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
-     * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 */
-    for (int r = 2; r < PHILOX_ROUNDS; r++) {
-        for (int t = 0; t < SETS; t++) {
-            __m256i hi0, lo0, hi1, lo1;
-            mulhilo_avx2(c0[t], m0, &hi0, &lo0);
-            mulhilo_avx2(c2[t], m1, &hi1, &lo1);
-            c0[t] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[t]), px->round_key0[r]);
-            c1[t] = lo1;
-            c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[r]);
-            c3[t] = lo0;
-        }
-    }
-
-    /* Words to blocks: a 4 x 4 transpose of 32-bit words inside each
-     * 128-bit half puts the 16 bytes of each block together, in order. */
-    for (int t = 0; t < SETS; t++) {
-        const __m256i u0 = _mm256_unpacklo_epi32(c0[t], c1[t]);
-        const __m256i u1 = _mm256_unpackhi_epi32(c0[t], c1[t]);
-        const __m256i u2 = _mm256_unpacklo_epi32(c2[t], c3[t]);
-        const __m256i u3 = _mm256_unpackhi_epi32(c2[t], c3[t]);
-        out[4 * t + 0] = _mm256_unpacklo_epi64(u0, u2);
-        out[4 * t + 1] = _mm256_unpackhi_epi64(u0, u2);
-        out[4 * t + 2] = _mm256_unpacklo_epi64(u1, u3);
-        out[4 * t + 3] = _mm256_unpackhi_epi64(u1, u3);
-    }
-}
-
-/* The tie draws of `count` elements base + pos[i], 8 at a time (two wide
- * sets of 4):  keep[pos[i]] = (philox({lo(e), hi(e), lo(stream), hi(stream)},
- * tie_key)[0] & 0xFFFFFF) < tlow ? 0xFF : 0x00.  Requires tlow != 0. */
-static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t *pos,
-                           size_t count, uint8_t *keep)
-{
-    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
-    const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
-    const __m256i low24 = _mm256_set1_epi64x(0xFFFFFF);
-    for (size_t b = 0; b < count; b += 8) {
-        /* e = base + pos, the last one repeated to fill 8 lanes */
-        uint64_t index[8];
-        for (size_t i = 0; i < 8; i++)
-            index[i] = base + pos[b + i < count ? b + i : count - 1];
-        __m256i c0[2], c1[2], c2[2], c3[2];
-        for (int t = 0; t < 2; t++) {
-            __m256i e = _mm256_loadu_si256((const __m256i *)(index + 4 * t));
-            c0[t] = e;                        /* lo(e) in the low 32 bits */
-            c1[t] = _mm256_srli_epi64(e, 32); /* hi(e) */
-            c2[t] = px->stream_lo;
-            c3[t] = px->stream_hi;
-        }
-        /* 10 rounds: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
-        for (int r = 0; r < PHILOX_ROUNDS; r++) {
-            for (int t = 0; t < 2; t++) {
-                __m256i product0 = _mm256_mul_epu32(c0[t], m0);
-                __m256i product1 = _mm256_mul_epu32(c2[t], m1);
-                __m256i c1_key = _mm256_xor_si256(c1[t], px->tie_key0[r]);
-                __m256i c3_key = _mm256_xor_si256(c3[t], px->tie_key1[r]);
-                c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
-                c1[t] = product1;
-                c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
-                c3[t] = product0;
-            }
-        }
-        /* keep = (word 0 & 0xFFFFFF) < tlow, one bit per lane */
-        unsigned bits = 0;
-        for (int t = 0; t < 2; t++) {
-            __m256i v = _mm256_and_si256(c0[t], low24);
-            __m256i kept = _mm256_cmpgt_epi64(px->tlow, v);
-            bits |= (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(kept)) << (4 * t);
-        }
-        for (size_t i = 0; i < 8 && b + i < count; i++)
-            keep[pos[b + i]] = (bits >> i) & 1u ? 0xFF : 0x00;
-    }
-}
-
-typedef kernels_ahead ahead; /* kernels.h */
-
-/* One tile's keep bytes: keep[o + k] is 0xFF or 0x00 for element first + k
- * (o = first % 16: Philox works on whole blocks), ties resolved once all
- * its groups are done.  keep[] beyond the tile reads as defined bytes. */
-typedef struct tile_avx2 {
-    _Alignas(32) uint8_t keep[KEEP_BYTES];
-    uint64_t first;
-    size_t len, o, groups;
-    /* the 32-element words that hold a tie: their tie bits and word index */
-    size_t tie_words;
-    uint32_t tie_bits[(TILE + GROUP) / 32];
-    uint16_t tie_word[(TILE + GROUP) / 32];
-} tile_avx2;
-
-static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
-{
-    t->first = first;
-    t->len = len;
-    t->o = (size_t)(first % MASK_BLOCK_ELEMENTS);
-    t->groups = (t->o + len + GROUP - 1) / GROUP;
-    t->tie_words = 0;
-}
-
-/* Group g of a tile: Philox of its 16 blocks, keep = r < t0 as bytes, and
- * the positions where r == t0 (a tie, 1 in 256) as bits. */
-static inline void tile_group(tile_avx2 *t, const philox_avx2 *px, size_t g)
-{
-    __m256i r[8];
-    philox16_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 16 * g, r);
-    /* a local count: the vector stores below may alias anything, and a
-     * count in *t would go through memory after each of them */
-    size_t tie_words = t->tie_words;
-    for (int v = 0; v < 8; v++) {
-        /* keep = r < t0, unsigned: flip the sign bits and compare signed */
-        __m256i kept = _mm256_cmpgt_epi8(px->t0_flipped, _mm256_xor_si256(r[v], px->flip));
-        _mm256_store_si256((__m256i *)(t->keep + GROUP * g + 32 * v), kept);
-        /* tie bits, kept only for words that have one (no branch: always
-         * store, count if nonzero) */
-        uint32_t tie = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], px->t0));
-        t->tie_bits[tie_words] = tie;
-        t->tie_word[tie_words] = (uint16_t)(8 * g + (size_t)v);
-        tie_words += tie != 0;
-    }
-    t->tie_words = tie_words;
-}
-
-/* After every group: the ties of the tile in one batch, their positions
- * first, then the tie draws 8 at a time.  Ties before o or past o + len
- * belong to other tiles; with tlow == 0 every tie drops, as its keep byte
- * already says. */
-static void tile_ties(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *px)
-{
-    memset(t->keep + GROUP * t->groups, 0, 32);
-    if (ms->tlow == 0 || t->tie_words == 0)
-        return;
-    uint16_t tie_pos[TILE + GROUP];
-    size_t tie_count = 0;
-    for (size_t i = 0; i < t->tie_words; i++) {
-        for (uint32_t b = t->tie_bits[i]; b != 0; b &= b - 1) {
-            size_t pos = 32 * (size_t)t->tie_word[i] + (size_t)__builtin_ctz(b);
-            tie_pos[tie_count] = (uint16_t)pos;
-            tie_count += (pos >= t->o) & (pos < t->o + t->len);
-        }
-    }
-    if (tie_count)
-        tie_draws_avx2(px, t->first - t->o, tie_pos, tie_count, t->keep);
-}
-
-/* Packed mask bits of keep[0 ... len - 1] into mask[0 ... ceil(len/8) - 1]:
- * 32 bits (the sign bits of 32 keep bytes) per 4-byte store. */
-static void pack_keep_avx2(const uint8_t *keep, size_t len, uint8_t *mask)
-{
-    size_t k = 0;
-    for (; k + 32 <= len; k += 32) {
-        const uint32_t bits =
-            (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
-        memcpy(mask + k / 8, &bits, 4); /* little-endian: bit k % 8 of byte k / 8 */
-    }
-    if (k < len) {
-        uint32_t bits = (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
-        for (size_t b = 0; b < (len - k + 7) / 8; b++)
-            mask[k / 8 + b] = (uint8_t)(bits >> (8 * b));
-        if ((len - k) % 8)
-            mask[(len - 1) / 8] &= (uint8_t)((1u << (len % 8)) - 1u);
-    }
 }
 
 /* ---- the operations: keep bytes -> elements ---------------------------------- */
@@ -423,64 +224,292 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
     }
 }
 
+typedef struct filler_avx2 {
+    const out_avx2 *out; /* NULL: none */
+    const uint8_t *kb;   /* the keep bytes of the tile being written */
+    size_t done, begin, end;
+} filler_avx2;
+
+/* Part i of `parts` of the filler's range [begin, end): parts start at
+ * anchor + i * step, step a multiple of 32 elements, anchor = begin, or the
+ * streaming head when begin is 0 (so every part after the first starts on
+ * y's 32-byte boundaries); part 0 starts at begin itself. */
+static inline __attribute__((always_inline)) void fill_step(const filler_avx2 *f, size_t i,
+                                                           size_t parts)
+{
+    if (f->out == NULL || f->begin >= f->end)
+        return;
+    const size_t anchor = f->begin == 0 && f->out->stream && f->out->head < f->end ? f->out->head
+                                                                                   : f->begin;
+    const size_t step = ((f->end - anchor + parts - 1) / parts + 31) / 32 * 32;
+    const size_t lo = i == 0 ? f->begin : anchor + i * step;
+    const size_t hi = i + 1 == parts || anchor + (i + 1) * step > f->end ? f->end
+                                                                         : anchor + (i + 1) * step;
+    if (lo < hi)
+        out_range(f->out, f->kb, f->done, lo, hi);
+}
+
+/* 8 SETS blocks from `block`: out[v] = the 32 random bytes of blocks
+ * block + 2v and block + 2v + 1, in element order.  Set t, lane l holds
+ * block 8t + (l < 4 ? 2l : 2(l - 4) + 1): the 4 x 4 transpose of 32-bit
+ * words inside each 128-bit half at the end then puts lane l's block in the
+ * low half of out[4t + l % 4] and lane l + 4's in its high half.  Rounds 3
+ * ... 10 are each followed by an eighth of the filler's elements: their
+ * loads, multiplies and stores run while the rounds' multiplies wait on
+ * each other (interleaved in the source, so the core's window always holds
+ * both kinds of work). */
+static inline __attribute__((always_inline)) void philox_dense_avx2(const philox_avx2 *px,
+                                                                   uint64_t block,
+                                                                   __m256i out[4 * SETS],
+                                                                   const filler_avx2 *fill)
+{
+    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
+    const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i lane_block = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    __m256i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
+
+    for (int t = 0; t < SETS; t++) {
+        /* j = block + 8t + lane_block: lo(j) by a 32-bit add, hi(j) plus the
+         * carry (lo(j) < offset, unsigned: compare with the sign bits flipped) */
+        const uint64_t base = block + 8 * (uint64_t)t;
+        const __m256i offset = lane_block;
+        const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)base), offset);
+        const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(offset, sign),
+                                                 _mm256_xor_si256(lo, sign));
+        const __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(base >> 32)), carry);
+        /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
+         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
+         * c1 is the constant lo(M1 c2), folded into round 2's key */
+        __m256i hi0, lo0;
+        mulhilo_avx2(lo, m0, &hi0, &lo0);
+        c0[t] = _mm256_xor_si256(hi, px->first_c0_xor);
+        c2[t] = _mm256_xor_si256(hi0, px->first_c2_xor);
+        c3[t] = lo0;
+    }
+    /* Round 2: c1 ^ k0 is the constant second_c1_xor */
+    for (int t = 0; t < SETS; t++) {
+        __m256i hi0, lo0, hi1, lo1;
+        mulhilo_avx2(c0[t], m0, &hi0, &lo0);
+        mulhilo_avx2(c2[t], m1, &hi1, &lo1);
+        c0[t] = _mm256_xor_si256(hi1, px->second_c1_xor);
+        c1[t] = lo1;
+        c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[1]);
+        c3[t] = lo0;
+    }
+    /* Rounds 3 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+     * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 */
+    for (int r = 2; r < PHILOX_ROUNDS; r++) {
+        fill_step(fill, (size_t)(r - 2), PHILOX_ROUNDS - 2);
+        for (int t = 0; t < SETS; t++) {
+            __m256i hi0, lo0, hi1, lo1;
+            mulhilo_avx2(c0[t], m0, &hi0, &lo0);
+            mulhilo_avx2(c2[t], m1, &hi1, &lo1);
+            c0[t] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[t]), px->round_key0[r]);
+            c1[t] = lo1;
+            c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[r]);
+            c3[t] = lo0;
+        }
+    }
+
+    /* Words to blocks: a 4 x 4 transpose of 32-bit words inside each
+     * 128-bit half puts the 16 bytes of each block together, in order. */
+    for (int t = 0; t < SETS; t++) {
+        const __m256i u0 = _mm256_unpacklo_epi32(c0[t], c1[t]);
+        const __m256i u1 = _mm256_unpackhi_epi32(c0[t], c1[t]);
+        const __m256i u2 = _mm256_unpacklo_epi32(c2[t], c3[t]);
+        const __m256i u3 = _mm256_unpackhi_epi32(c2[t], c3[t]);
+        out[4 * t + 0] = _mm256_unpacklo_epi64(u0, u2);
+        out[4 * t + 1] = _mm256_unpackhi_epi64(u0, u2);
+        out[4 * t + 2] = _mm256_unpacklo_epi64(u1, u3);
+        out[4 * t + 3] = _mm256_unpackhi_epi64(u1, u3);
+    }
+}
+
+/* The tie draws of `count` elements base + pos[i], 8 at a time (two wide
+ * sets of 4):  keep[pos[i]] = (philox({lo(e), hi(e), lo(stream), hi(stream)},
+ * tie_key)[0] & 0xFFFFFF) < tlow ? 0xFF : 0x00.  Requires tlow != 0. */
+static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t *pos,
+                           size_t count, uint8_t *keep)
+{
+    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
+    const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
+    const __m256i low24 = _mm256_set1_epi64x(0xFFFFFF);
+    for (size_t b = 0; b < count; b += 8) {
+        /* e = base + pos, the last one repeated to fill 8 lanes */
+        uint64_t index[8];
+        for (size_t i = 0; i < 8; i++)
+            index[i] = base + pos[b + i < count ? b + i : count - 1];
+        __m256i c0[2], c1[2], c2[2], c3[2];
+        for (int t = 0; t < 2; t++) {
+            __m256i e = _mm256_loadu_si256((const __m256i *)(index + 4 * t));
+            c0[t] = e;                        /* lo(e) in the low 32 bits */
+            c1[t] = _mm256_srli_epi64(e, 32); /* hi(e) */
+            c2[t] = px->stream_lo;
+            c3[t] = px->stream_hi;
+        }
+        /* 10 rounds: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
+        for (int r = 0; r < PHILOX_ROUNDS; r++) {
+            for (int t = 0; t < 2; t++) {
+                __m256i product0 = _mm256_mul_epu32(c0[t], m0);
+                __m256i product1 = _mm256_mul_epu32(c2[t], m1);
+                __m256i c1_key = _mm256_xor_si256(c1[t], px->tie_key0[r]);
+                __m256i c3_key = _mm256_xor_si256(c3[t], px->tie_key1[r]);
+                c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
+                c1[t] = product1;
+                c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
+                c3[t] = product0;
+            }
+        }
+        /* keep = (word 0 & 0xFFFFFF) < tlow, one bit per lane */
+        unsigned bits = 0;
+        for (int t = 0; t < 2; t++) {
+            __m256i v = _mm256_and_si256(c0[t], low24);
+            __m256i kept = _mm256_cmpgt_epi64(px->tlow, v);
+            bits |= (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(kept)) << (4 * t);
+        }
+        for (size_t i = 0; i < 8 && b + i < count; i++)
+            keep[pos[b + i]] = (bits >> i) & 1u ? 0xFF : 0x00;
+    }
+}
+
+/* One tile's keep bytes: keep[o + k] is 0xFF or 0x00 for element first + k
+ * (o = first % 16: Philox works on whole blocks), ties resolved once all
+ * its groups are done.  keep[] beyond the tile reads as defined bytes. */
+typedef struct tile_avx2 {
+    _Alignas(32) uint8_t keep[KEEP_BYTES];
+    uint64_t first;
+    size_t len, o, groups;
+    /* the 32-element words that hold a tie: their tie bits and word index */
+    size_t tie_words;
+    uint32_t tie_bits[(TILE + GROUP) / 32];
+    uint16_t tie_word[(TILE + GROUP) / 32];
+} tile_avx2;
+
+static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
+{
+    t->first = first;
+    t->len = len;
+    t->o = (size_t)(first % MASK_BLOCK_ELEMENTS);
+    t->groups = (t->o + len + GROUP - 1) / GROUP;
+    t->tie_words = 0;
+}
+
+/* Group g of a tile: Philox of its 16 blocks, keep = r < t0 as bytes, and
+ * the positions where r == t0 (a tie, 1 in 256) as bits. */
+static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const philox_avx2 *px,
+                                                            size_t g, const filler_avx2 *fill)
+{
+    __m256i r[4 * SETS];
+    philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill);
+    /* a local count: the vector stores below may alias anything, and a
+     * count in *t would go through memory after each of them */
+    size_t tie_words = t->tie_words;
+    for (int v = 0; v < 4 * SETS; v++) {
+        /* keep = r < t0, unsigned: flip the sign bits and compare signed */
+        __m256i kept = _mm256_cmpgt_epi8(px->t0_flipped, _mm256_xor_si256(r[v], px->flip));
+        _mm256_store_si256((__m256i *)(t->keep + GROUP * g + 32 * v), kept);
+        /* tie bits, kept only for words that have one (no branch: always
+         * store, count if nonzero) */
+        uint32_t tie = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], px->t0));
+        t->tie_bits[tie_words] = tie;
+        t->tie_word[tie_words] = (uint16_t)(GROUP_WORDS * g + (size_t)v);
+        tie_words += tie != 0;
+    }
+    t->tie_words = tie_words;
+}
+
+/* After every group: the ties of the tile in one batch, their positions
+ * first, then the tie draws 8 at a time.  Ties before o or past o + len
+ * belong to other tiles; with tlow == 0 every tie drops, as its keep byte
+ * already says. */
+static void tile_ties(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *px)
+{
+    memset(t->keep + GROUP * t->groups, 0, 32);
+    if (ms->tlow == 0 || t->tie_words == 0)
+        return;
+    uint16_t tie_pos[TILE + GROUP];
+    size_t tie_count = 0;
+    for (size_t i = 0; i < t->tie_words; i++) {
+        for (uint32_t b = t->tie_bits[i]; b != 0; b &= b - 1) {
+            size_t pos = 32 * (size_t)t->tie_word[i] + (size_t)__builtin_ctz(b);
+            tie_pos[tie_count] = (uint16_t)pos;
+            tie_count += (pos >= t->o) & (pos < t->o + t->len);
+        }
+    }
+    if (tie_count)
+        tie_draws_avx2(px, t->first - t->o, tie_pos, tie_count, t->keep);
+}
+
+/* Packed mask bits of keep[0 ... len - 1] into mask[0 ... ceil(len/8) - 1]:
+ * 32 bits (the sign bits of 32 keep bytes) per 4-byte store. */
+static void pack_keep_avx2(const uint8_t *keep, size_t len, uint8_t *mask)
+{
+    size_t k = 0;
+    for (; k + 32 <= len; k += 32) {
+        const uint32_t bits =
+            (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
+        memcpy(mask + k / 8, &bits, 4); /* little-endian: bit k % 8 of byte k / 8 */
+    }
+    if (k < len) {
+        uint32_t bits = (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
+        for (size_t b = 0; b < (len - k + 7) / 8; b++)
+            mask[k / 8 + b] = (uint8_t)(bits >> (8 * b));
+        if ((len - k) % 8)
+            mask[(len - 1) / 8] &= (uint8_t)((1u << (len % 8)) - 1u);
+    }
+}
+
 /* The one tile loop of every operation that draws keep bits, software
  * pipelined: while the elements of tile t are written (loads, stores, a
- * multiply), the Philox groups of tile t + 1 run (multiplies and logic),
- * interleaved group by group, so the two kinds of work overlap in the core
- * instead of taking turns (measured on Zen 4, f32 forward at n = 2^16 in
- * cache: 1.6x the Philox-only loop in two phases, ... interleaved).  The
+ * multiply), the Philox of tile t + 1 runs (multiplies and logic), its
+ * rounds and tile t's elements interleaved (philox_dense_avx2's filler), so
+ * the two kinds of work overlap in the core instead of taking turns.  The
  * ties of tile t + 1 are resolved before its own elements are written.
- * Then the next tile's x and y are prefetched as its Philox runs. */
+ * There is no software prefetch: the hardware's stream prefetchers keep up
+ * with these sequential reads, and prefetch instructions for the next tile
+ * made large calls slower (measured on Zen 4, AVX-512 f32 forward at
+ * n = 2^24: 0.69-1.05 ns per element with them, 0.26-0.36 without). */
 static inline __attribute__((always_inline)) void run_tiles_avx2(const mask_stream *ms,
                                                                 uint64_t first, size_t n,
-                                                                const out_avx2 *out,
-                                                                size_t elem_size, int stream_hint,
-                                                                uint8_t *mask)
+                                                                const out_avx2 *out, uint8_t *mask)
 {
     philox_avx2 px;
     philox_avx2_init(&px, ms);
     tile_avx2 tiles[2];
     tile_avx2 *cur = &tiles[0], *next = &tiles[1];
     tile_begin(cur, first, n < TILE ? n : TILE);
+    const filler_avx2 none = {NULL, NULL, 0, 0, 0};
     for (size_t g = 0; g < cur->groups; g++)
-        tile_group(cur, &px, g);
+        tile_group(cur, &px, g, &none);
     tile_ties(cur, ms, &px);
     for (size_t done = 0; done < n; done += TILE) {
         const size_t len = cur->len, next_done = done + TILE;
         const int more = next_done < n;
         if (more)
             tile_begin(next, first + next_done, n - next_done < TILE ? n - next_done : TILE);
-        /* the tile after `cur`, prefetched while its Philox runs */
-        const ahead pre = out->kind == OUT_NONE
-                              ? (ahead){NULL, NULL, 0}
-                              : kernels_next_tile(out->x, out->y, elem_size, n, done, len, TILE,
-                                                  stream_hint, out->stream);
-        const size_t lines = (pre.bytes + 63) / 64;
         /* step c: Philox group c of `next`, and elements [b_c, b_c+1) of
          * `cur`, b_0 = 0, b_c = head + c * GROUP (streaming stores start at
          * y's first 32-byte boundary) */
         const size_t head = out->stream ? out->head : 0;
         const size_t chunks = out->kind == OUT_NONE ? 0 : len <= head ? 1 : (len - head + GROUP - 1) / GROUP;
         const size_t steps = more && next->groups > chunks ? next->groups : chunks;
-        const size_t lines_per_step = steps ? (lines + steps - 1) / steps : 0;
         const uint8_t *kb = cur->keep + cur->o;
         for (size_t c = 0; c < steps; c++) {
-            for (size_t l = c * lines_per_step; l < (c + 1) * lines_per_step && l < lines; l++) {
-                __builtin_prefetch(pre.x + 64 * l, 0, 3);
-                if (pre.y)
-                    __builtin_prefetch(pre.y + 64 * l, 1, 3);
+            filler_avx2 fill = {NULL, kb, done, 0, 0};
+            if (c < chunks) {
+                fill.out = out;
+                fill.begin = c == 0 ? 0 : head + c * GROUP;
+                fill.end = head + (c + 1) * GROUP < len ? head + (c + 1) * GROUP : len;
             }
             if (more && c < next->groups)
-                tile_group(next, &px, c);
-            if (c < chunks) {
-                const size_t begin = c == 0 ? 0 : head + c * GROUP;
-                const size_t end = head + (c + 1) * GROUP < len ? head + (c + 1) * GROUP : len;
-                out_range(out, kb, done, begin, end);
-            }
+                tile_group(next, &px, c, &fill); /* cur's elements inside next's Philox */
+            else if (fill.out)
+                out_range(out, kb, done, fill.begin, fill.end);
         }
         if (more) {
             for (size_t g = steps; g < next->groups; g++)
-                tile_group(next, &px, g);
+                tile_group(next, &px, g, &none);
             tile_ties(next, ms, &px);
         }
         if (mask)
@@ -496,7 +525,7 @@ static inline __attribute__((always_inline)) void run_tiles_avx2(const mask_stre
 static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
     const out_avx2 out = {.kind = OUT_NONE};
-    run_tiles_avx2(ms, first, n, &out, 1, 0, mask);
+    run_tiles_avx2(ms, first, n, &out, mask);
 }
 
 static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
@@ -505,7 +534,7 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     const out_avx2 out = {.kind = OUT_F32, .x = x, .y = y, .s = s, .stream = stream,
                           .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
-    run_tiles_avx2(ms, first, n, &out, sizeof *x, stream_hint, mask);
+    run_tiles_avx2(ms, first, n, &out, mask);
 }
 
 static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
@@ -514,20 +543,21 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     const out_avx2 out = {.kind = OUT_F64, .x = x, .y = y, .s64 = s, .stream = stream,
                           .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
-    run_tiles_avx2(ms, first, n, &out, sizeof *x, stream_hint, mask);
+    run_tiles_avx2(ms, first, n, &out, mask);
 }
 
 static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
                               int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
                               int stream_hint)
 {
+    (void)stream_hint; /* plain stores: half-precision dropout is bound by Philox */
     const out_avx2 bf16_out = {.kind = OUT_BF16, .x = x, .y = y, .s = s,
                                .s_finite = s <= 3.4028234663852886e38f};
     const out_avx2 f16_out = {.kind = OUT_F16, .x = x, .y = y, .s = s};
     if (bf16) /* two calls, so each inlines its own element loop */
-        run_tiles_avx2(ms, first, n, &bf16_out, sizeof *x, stream_hint, mask);
+        run_tiles_avx2(ms, first, n, &bf16_out, mask);
     else
-        run_tiles_avx2(ms, first, n, &f16_out, sizeof *x, stream_hint, mask);
+        run_tiles_avx2(ms, first, n, &f16_out, mask);
 }
 
 static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,
