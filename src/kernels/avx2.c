@@ -45,7 +45,7 @@ typedef struct philox_avx2 {
     __m256i t0, t0_flipped, flip;      /* t0 in bytes; t0 ^ 0x80; 0x80            */
 } philox_avx2;
 
-static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
+static void philox_init(philox_avx2 *px, const mask_stream *ms)
 {
     uint32_t k0 = ms->key[0], k1 = ms->key[1];
     uint32_t tk0 = ms->tie_key[0], tk1 = ms->tie_key[1];
@@ -147,11 +147,16 @@ typedef struct out_avx2 {
     int s_finite;   /* bf16: s is not +Inf (then only a NaN x makes a NaN product) */
 } out_avx2;
 
+typedef out_avx2 out_t;  /* for tile_filler.h and tile_loop.h */
+typedef uint8_t keep_t;  /* a finished tile: one keep byte per element */
+
 /* Tile elements [k, end) of the tile at element `done` of the call, from
  * keep bytes kb (kb[k]: element k of the tile). */
 static inline __attribute__((always_inline)) void out_range(const out_avx2 *out, const uint8_t *kb,
-                                                           size_t done, size_t k, size_t end)
+                                                           size_t len, size_t done, size_t k,
+                                                           size_t end)
 {
+    (void)len;
     switch (out->kind) {
     case OUT_F32: {
         const float *x = (const float *)out->x + done;
@@ -224,30 +229,9 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
     }
 }
 
-typedef struct filler_avx2 {
-    const out_avx2 *out; /* NULL: none */
-    const uint8_t *kb;   /* the keep bytes of the tile being written */
-    size_t done, begin, end;
-} filler_avx2;
+#define FILL_ALIGN 32 /* elements per part of the filler (the widest loop's step) */
+#include "tile_filler.h"
 
-/* Part i of `parts` of the filler's range [begin, end): parts start at
- * anchor + i * step, step a multiple of 32 elements, anchor = begin, or the
- * streaming head when begin is 0 (so every part after the first starts on
- * y's 32-byte boundaries); part 0 starts at begin itself. */
-static inline __attribute__((always_inline)) void fill_step(const filler_avx2 *f, size_t i,
-                                                           size_t parts)
-{
-    if (f->out == NULL || f->begin >= f->end)
-        return;
-    const size_t anchor = f->begin == 0 && f->out->stream && f->out->head < f->end ? f->out->head
-                                                                                   : f->begin;
-    const size_t step = ((f->end - anchor + parts - 1) / parts + 31) / 32 * 32;
-    const size_t lo = i == 0 ? f->begin : anchor + i * step;
-    const size_t hi = i + 1 == parts || anchor + (i + 1) * step > f->end ? f->end
-                                                                         : anchor + (i + 1) * step;
-    if (lo < hi)
-        out_range(f->out, f->kb, f->done, lo, hi);
-}
 
 /* 8 SETS blocks from `block`: out[v] = the 32 random bytes of blocks
  * block + 2v and block + 2v + 1, in element order.  Set t, lane l holds
@@ -261,7 +245,7 @@ static inline __attribute__((always_inline)) void fill_step(const filler_avx2 *f
 static inline __attribute__((always_inline)) void philox_dense_avx2(const philox_avx2 *px,
                                                                    uint64_t block,
                                                                    __m256i out[4 * SETS],
-                                                                   const filler_avx2 *fill)
+                                                                   const filler *fill)
 {
     const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
@@ -398,7 +382,7 @@ static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
 /* Group g of a tile: Philox of its 16 blocks, keep = r < t0 as bytes, and
  * the positions where r == t0 (a tie, 1 in 256) as bits. */
 static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const philox_avx2 *px,
-                                                            size_t g, const filler_avx2 *fill)
+                                                            size_t g, const filler *fill)
 {
     __m256i r[4 * SETS];
     philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill);
@@ -423,7 +407,7 @@ static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const
  * first, then the tie draws 8 at a time.  Ties before o or past o + len
  * belong to other tiles; with tlow == 0 every tie drops, as its keep byte
  * already says. */
-static void tile_ties(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *px)
+static void tile_finish(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *px)
 {
     memset(t->keep + GROUP * t->groups, 0, 32);
     if (ms->tlow == 0 || t->tie_words == 0)
@@ -460,72 +444,31 @@ static void pack_keep_avx2(const uint8_t *keep, size_t len, uint8_t *mask)
     }
 }
 
-/* The one tile loop of every operation that draws keep bits, software
- * pipelined: while the elements of tile t are written (loads, stores, a
- * multiply), the Philox of tile t + 1 runs (multiplies and logic), its
- * rounds and tile t's elements interleaved (philox_dense_avx2's filler), so
- * the two kinds of work overlap in the core instead of taking turns.  The
- * ties of tile t + 1 are resolved before its own elements are written.
- * There is no software prefetch: the hardware's stream prefetchers keep up
- * with these sequential reads, and prefetch instructions for the next tile
- * made large calls slower (measured on Zen 4, AVX-512 f32 forward at
- * n = 2^24: 0.69-1.05 ns per element with them, 0.26-0.36 without). */
-static inline __attribute__((always_inline)) void run_tiles_avx2(const mask_stream *ms,
-                                                                uint64_t first, size_t n,
-                                                                const out_avx2 *out, uint8_t *mask)
+typedef philox_avx2 philox_t; /* for tile_loop.h */
+typedef tile_avx2 tile_t;
+
+/* The finished tile's keep bytes, element 0 first. */
+static inline const keep_t *tile_keep(const tile_t *t)
 {
-    philox_avx2 px;
-    philox_avx2_init(&px, ms);
-    tile_avx2 tiles[2];
-    tile_avx2 *cur = &tiles[0], *next = &tiles[1];
-    tile_begin(cur, first, n < TILE ? n : TILE);
-    const filler_avx2 none = {NULL, NULL, 0, 0, 0};
-    for (size_t g = 0; g < cur->groups; g++)
-        tile_group(cur, &px, g, &none);
-    tile_ties(cur, ms, &px);
-    for (size_t done = 0; done < n; done += TILE) {
-        const size_t len = cur->len, next_done = done + TILE;
-        const int more = next_done < n;
-        if (more)
-            tile_begin(next, first + next_done, n - next_done < TILE ? n - next_done : TILE);
-        /* step c: Philox group c of `next`, and elements [b_c, b_c+1) of
-         * `cur`, b_0 = 0, b_c = head + c * GROUP (streaming stores start at
-         * y's first 32-byte boundary) */
-        const size_t head = out->stream ? out->head : 0;
-        const size_t chunks = out->kind == OUT_NONE ? 0 : len <= head ? 1 : (len - head + GROUP - 1) / GROUP;
-        const size_t steps = more && next->groups > chunks ? next->groups : chunks;
-        const uint8_t *kb = cur->keep + cur->o;
-        for (size_t c = 0; c < steps; c++) {
-            filler_avx2 fill = {NULL, kb, done, 0, 0};
-            if (c < chunks) {
-                fill.out = out;
-                fill.begin = c == 0 ? 0 : head + c * GROUP;
-                fill.end = head + (c + 1) * GROUP < len ? head + (c + 1) * GROUP : len;
-            }
-            if (more && c < next->groups)
-                tile_group(next, &px, c, &fill); /* cur's elements inside next's Philox */
-            else if (fill.out)
-                out_range(out, kb, done, fill.begin, fill.end);
-        }
-        if (more) {
-            for (size_t g = steps; g < next->groups; g++)
-                tile_group(next, &px, g, &none);
-            tile_ties(next, ms, &px);
-        }
-        if (mask)
-            pack_keep_avx2(kb, len, mask + done / 8);
-        tile_avx2 *swap = cur;
-        cur = next;
-        next = swap;
-    }
-    if (out->stream)
-        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
+    return t->keep + t->o;
 }
+
+static inline void tile_store_mask(const tile_t *t, uint8_t *mask)
+{
+    pack_keep_avx2(t->keep + t->o, t->len, mask);
+}
+
+static inline void stream_fence(void)
+{
+    _mm_sfence();
+}
+
+#include "tile_loop.h"
 
 static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
     const out_avx2 out = {.kind = OUT_NONE};
-    run_tiles_avx2(ms, first, n, &out, mask);
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
@@ -534,7 +477,7 @@ static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, fl
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     const out_avx2 out = {.kind = OUT_F32, .x = x, .y = y, .s = s, .stream = stream,
                           .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
-    run_tiles_avx2(ms, first, n, &out, mask);
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
@@ -543,7 +486,7 @@ static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, do
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     const out_avx2 out = {.kind = OUT_F64, .x = x, .y = y, .s64 = s, .stream = stream,
                           .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
-    run_tiles_avx2(ms, first, n, &out, mask);
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
@@ -555,9 +498,9 @@ static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, f
                                .s_finite = s <= 3.4028234663852886e38f};
     const out_avx2 f16_out = {.kind = OUT_F16, .x = x, .y = y, .s = s};
     if (bf16) /* two calls, so each inlines its own element loop */
-        run_tiles_avx2(ms, first, n, &bf16_out, mask);
+        run_tiles(ms, first, n, &bf16_out, mask);
     else
-        run_tiles_avx2(ms, first, n, &f16_out, mask);
+        run_tiles(ms, first, n, &f16_out, mask);
 }
 
 static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,

@@ -42,7 +42,7 @@ typedef struct philox_avx512 {
     __m512i t0;                        /* t0 in every byte                        */
 } philox_avx512;
 
-static void philox_avx512_init(philox_avx512 *px, const mask_stream *ms)
+static void philox_init(philox_avx512 *px, const mask_stream *ms)
 {
     uint32_t k0 = ms->key[0], k1 = ms->key[1];
     uint32_t tk0 = ms->tie_key[0], tk1 = ms->tie_key[1];
@@ -128,6 +128,9 @@ typedef struct out_avx512 {
     size_t head;    /* streaming: elements before y's first 64-byte boundary, per tile */
     int s_finite;   /* bf16: s is not +Inf (then only a NaN x makes a NaN product) */
 } out_avx512;
+
+typedef out_avx512 out_t; /* for tile_filler.h and tile_loop.h */
+typedef uint64_t keep_t;  /* a finished tile: keep bits, 64 per word */
 
 /* Tile elements [k, end) of the tile at element `done` of the call.  Dropped
  * lanes: maskz_mul writes +0.0 whatever x is. */
@@ -253,34 +256,13 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
  * Set t, lane l holds block 16t + 4 (l % 4) + l / 4: the 4 x 4 transpose of
  * 32-bit words inside each 128-bit quarter at the end then puts the blocks
  * of lanes v, 4 + v, 8 + v, 12 + v, in order, into out[4t + v]. */
-typedef struct filler_avx512 {
-    const out_avx512 *out; /* NULL: none */
-    const uint64_t *bits;  /* the tile being written */
-    size_t len, done, begin, end;
-} filler_avx512;
+#define FILL_ALIGN 32 /* elements per part of the filler (the widest loop's step) */
+#include "tile_filler.h"
 
-/* Part i of `parts` of the filler's range [begin, end): parts start at
- * anchor + i * step, step a multiple of 32 elements, anchor = begin, or the
- * streaming head when begin is 0 (so every part after the first starts on
- * y's 64-byte boundaries); part 0 starts at begin itself. */
-static inline __attribute__((always_inline)) void fill_step(const filler_avx512 *f, size_t i,
-                                                           size_t parts)
-{
-    if (f->out == NULL || f->begin >= f->end)
-        return;
-    const size_t anchor = f->begin == 0 && f->out->stream && f->out->head < f->end ? f->out->head
-                                                                                   : f->begin;
-    const size_t step = ((f->end - anchor + parts - 1) / parts + 31) / 32 * 32;
-    const size_t lo = i == 0 ? f->begin : anchor + i * step;
-    const size_t hi = i + 1 == parts || anchor + (i + 1) * step > f->end ? f->end
-                                                                         : anchor + (i + 1) * step;
-    if (lo < hi)
-        out_range(f->out, f->bits, f->len, f->done, lo, hi);
-}
 
 static inline __attribute__((always_inline)) void philox_dense_avx512(const philox_avx512 *px,
                                                                  uint64_t block, __m512i out[4 * SETS],
-                                                                 const filler_avx512 *fill)
+                                                                 const filler *fill)
 {
     const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
     const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
@@ -406,7 +388,7 @@ static inline void tile_begin(tile_avx512 *t, uint64_t first, size_t len)
  * 1 in 256). */
 static inline __attribute__((always_inline)) void tile_group(tile_avx512 *t,
                                                             const philox_avx512 *px, size_t g,
-                                                            const filler_avx512 *fill)
+                                                            const filler *fill)
 {
     __m512i r[4 * SETS];
     philox_dense_avx512(px, t->first / MASK_BLOCK_ELEMENTS + 16 * SETS * g, r, fill);
@@ -452,66 +434,32 @@ static void tile_finish(tile_avx512 *t, const mask_stream *ms, const philox_avx5
 }
 
 
-/* The one tile loop of every operation that draws keep bits, software
- * pipelined as in avx2.c: tile t's elements are written between the
- * Philox rounds of tile t + 1 (the filler), so the loads, stores and
- * multiplies of one overlap the integer work of the other; tile t + 1's
- * ties are resolved before its own elements are written.  No software
- * prefetch (see avx2.c: it made large calls slower). */
-static inline __attribute__((always_inline)) void run_tiles_avx512(const mask_stream *ms,
-                                                                  uint64_t first, size_t n,
-                                                                  const out_avx512 *out, uint8_t *mask)
+typedef philox_avx512 philox_t; /* for tile_loop.h */
+typedef tile_avx512 tile_t;
+
+/* The finished tile's keep bits, element 0 first. */
+static inline const keep_t *tile_keep(const tile_t *t)
 {
-    philox_avx512 px;
-    philox_avx512_init(&px, ms);
-    tile_avx512 tiles[2];
-    tile_avx512 *cur = &tiles[0], *next = &tiles[1];
-    tile_begin(cur, first, n < TILE ? n : TILE);
-    const filler_avx512 none = {NULL, NULL, 0, 0, 0, 0};
-    for (size_t g = 0; g < cur->groups; g++)
-        tile_group(cur, &px, g, &none);
-    tile_finish(cur, ms, &px);
-    for (size_t done = 0; done < n; done += TILE) {
-        const size_t len = cur->len, next_done = done + TILE;
-        const int more = next_done < n;
-        if (more)
-            tile_begin(next, first + next_done, n - next_done < TILE ? n - next_done : TILE);
-        /* step c: Philox group c of `next`, and elements [b_c, b_c+1) of
-         * `cur`: b_0 = 0, b_c = head + c * GROUP */
-        const size_t head = out->stream ? out->head : 0;
-        const size_t chunks = out->kind == OUT_NONE ? 0 : len <= head ? 1 : (len - head + GROUP - 1) / GROUP;
-        const size_t steps = more && next->groups > chunks ? next->groups : chunks;
-        for (size_t c = 0; c < steps; c++) {
-            filler_avx512 fill = {NULL, cur->bits, len, done, 0, 0};
-            if (c < chunks) {
-                fill.out = out;
-                fill.begin = c == 0 ? 0 : head + c * GROUP;
-                fill.end = head + (c + 1) * GROUP < len ? head + (c + 1) * GROUP : len;
-            }
-            if (more && c < next->groups)
-                tile_group(next, &px, c, &fill); /* cur's elements inside next's Philox */
-            else if (fill.out)
-                out_range(out, cur->bits, len, done, fill.begin, fill.end);
-        }
-        if (more) {
-            for (size_t g = steps; g < next->groups; g++)
-                tile_group(next, &px, g, &none);
-            tile_finish(next, ms, &px);
-        }
-        if (mask) /* little-endian words: bit k % 8 of byte k / 8 */
-            memcpy(mask + done / 8, cur->bits, (len + 7) / 8);
-        tile_avx512 *swap = cur;
-        cur = next;
-        next = swap;
-    }
-    if (out->stream)
-        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
+    return t->bits;
 }
+
+/* mask bytes 0 ... ceil(len/8) - 1 (little-endian words: bit k % 8 of byte k / 8) */
+static inline void tile_store_mask(const tile_t *t, uint8_t *mask)
+{
+    memcpy(mask, t->bits, (t->len + 7) / 8);
+}
+
+static inline void stream_fence(void)
+{
+    _mm_sfence();
+}
+
+#include "tile_loop.h"
 
 static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
     const out_avx512 out = {.kind = OUT_NONE};
-    run_tiles_avx512(ms, first, n, &out, mask);
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, float s,
@@ -520,7 +468,7 @@ static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     const out_avx512 out = {.kind = OUT_F32, .x = x, .y = y, .s = s, .stream = stream,
                             .head = stream ? kernels_stream_head(y, 64, sizeof *y) : 0};
-    run_tiles_avx512(ms, first, n, &out, mask);
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, double s,
@@ -529,7 +477,7 @@ static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, 
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
     const out_avx512 out = {.kind = OUT_F64, .x = x, .y = y, .s64 = s, .stream = stream,
                             .head = stream ? kernels_stream_head(y, 64, sizeof *y) : 0};
-    run_tiles_avx512(ms, first, n, &out, mask);
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_half_avx512(const mask_stream *ms, uint64_t first, size_t n, float s,
@@ -541,9 +489,9 @@ static void forward_half_avx512(const mask_stream *ms, uint64_t first, size_t n,
                                  .s_finite = s <= 3.4028234663852886e38f};
     const out_avx512 f16_out = {.kind = OUT_F16, .x = x, .y = y, .s = s};
     if (bf16) /* two calls, so each inlines its own element loop */
-        run_tiles_avx512(ms, first, n, &bf16_out, mask);
+        run_tiles(ms, first, n, &bf16_out, mask);
     else
-        run_tiles_avx512(ms, first, n, &f16_out, mask);
+        run_tiles(ms, first, n, &f16_out, mask);
 }
 
 /* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
