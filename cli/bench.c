@@ -36,6 +36,7 @@
 
 #include "args.h"
 #include "bench_family.h"
+#include "bench_limits.h"
 #include "commands.h"
 #include "device.h"
 
@@ -46,7 +47,7 @@ static const char *const op_names[] = {"forward", "backward_mask", "backward_reg
 enum { OP_FORWARD, OP_BACKWARD_MASK, OP_BACKWARD_REGEN, OP_MASK, OP_COUNT, OP_ALL = OP_COUNT };
 static const char *const op_choices[] = {"forward", "backward_mask", "backward_regen", "mask", "all",
                                          NULL};
-static const char *const dtype_choices[] = {"f32", "f64", "both", NULL};
+static const char *const dtype_choices[] = {"f32", "f64", "bf16", "f16", "both", "all", NULL};
 
 static double now_ns(void)
 {
@@ -63,13 +64,20 @@ static int compare_doubles(const void *a, const void *b)
 
 /* ---- the roofline: y = s * x on the calling thread plus a small pool ------ */
 
+/* What a yardstick computes (bench_limits.c). */
+enum { ROOF_PLAIN, ROOF_STREAMING, ROOF_PHILOX };
+
 typedef struct roof_job {
-    int f64;
-    size_t n;
+    int kind;      /* ROOF_*                                              */
+    int f64;       /* the plain/streaming loops: double (else float)      */
+    size_t n;      /* elements of the loop (ROOF_PHILOX: mask elements)   */
     const void *x;
     void *y;
     double s;
+    bench_philox_args philox;
 } roof_job;
+
+static atomic_ullong philox_sink; /* the Philox loop's counts: nothing is optimized away */
 
 /* A barrier whose waiters spin for up to 200 us before they sleep, as the
  * library's own pool does between calls (docs/performance.md): with plain
@@ -132,7 +140,8 @@ typedef struct roof_pool {
     int quit;
 } roof_pool;
 
-/* Chunk c of `parts`, aligned to 64 elements like the library's split. */
+/* Chunk c of `parts`, aligned to 64 elements like the library's split
+ * (so also to Philox's 16-element blocks). */
 static void roof_chunk(const roof_job *job, unsigned c, unsigned parts)
 {
     size_t chunk = (job->n + parts - 1) / parts;
@@ -141,18 +150,18 @@ static void roof_chunk(const roof_job *job, unsigned c, unsigned parts)
     if (begin >= job->n)
         return;
     size_t end = job->n - begin < chunk ? job->n : begin + chunk;
-    if (job->f64) {
-        const double *x = job->x;
-        double *y = job->y;
-        const double s = job->s;
-        for (size_t i = begin; i < end; i++)
-            y[i] = s * x[i];
-    } else {
-        const float *x = job->x;
-        float *y = job->y;
-        const float s = (float)job->s;
-        for (size_t i = begin; i < end; i++)
-            y[i] = s * x[i];
+    const size_t elem = job->f64 ? 8 : 4;
+    const char *x = (const char *)job->x + begin * elem;
+    char *y = (char *)job->y + begin * elem;
+    switch (job->kind) {
+    case ROOF_PLAIN: bench_scale(job->philox.level, job->f64, end - begin, job->s, x, y); break;
+    case ROOF_STREAMING:
+        bench_scale_streaming(job->philox.level, job->f64, end - begin, job->s, x, y);
+        break;
+    default:
+        atomic_fetch_add_explicit(&philox_sink, bench_philox(&job->philox, begin, end - begin),
+                                  memory_order_relaxed);
+        break;
     }
 }
 
@@ -218,9 +227,13 @@ static void roof_run(roof_pool *pool, const roof_job *job, int parallel)
 
 /* ---- one measurement ------------------------------------------------------- */
 
+enum { DT_F32, DT_F64, DT_BF16, DT_F16, DT_COUNT };
+static const char *const dtype_names[] = {"f32", "f64", "bf16", "f16"};
+static const size_t dtype_bytes[] = {4, 8, 2, 2};
+
 typedef struct buffers {
     size_t n;
-    int f64;
+    int dtype; /* DT_* */
     void *x, *y;
     uint8_t *mask;
 } buffers;
@@ -229,37 +242,65 @@ typedef struct stats {
     double median, min, max; /* ns per element */
 } stats;
 
-/* What one sample calls: an operation or the roofline. */
+/* What one sample calls: an operation, or a yardstick (bench_limits.c) on
+ * the calling thread alone or split over the roofline's pool. */
 typedef struct target {
-    int op;                 /* OP_* or -1 for the roofline */
-    int roof_parallel;
+    int op;       /* OP_*, or -1: the yardstick `kind` */
+    int kind;     /* ROOF_* */
+    int parallel; /* the yardstick on the pool's threads */
     roof_pool *pool;
     const dropout_params *params;
     const buffers *b;
 } target;
 
+static int call_op(int op, const dropout_params *pr, const buffers *b)
+{
+    const size_t mb = dropout_mask_bytes(b->n), n = b->n;
+    switch (op) {
+    case OP_FORWARD:
+        switch (b->dtype) {
+        case DT_F32: return dropout_forward_f32(pr, b->y, b->x, n, NULL, 0);
+        case DT_F64: return dropout_forward_f64(pr, b->y, b->x, n, NULL, 0);
+        case DT_BF16: return dropout_forward_bf16(pr, b->y, b->x, n, NULL, 0);
+        default: return dropout_forward_f16(pr, b->y, b->x, n, NULL, 0);
+        }
+    case OP_BACKWARD_MASK:
+        switch (b->dtype) {
+        case DT_F32: return dropout_backward_mask_f32(pr, b->y, b->x, n, b->mask, mb);
+        case DT_F64: return dropout_backward_mask_f64(pr, b->y, b->x, n, b->mask, mb);
+        case DT_BF16: return dropout_backward_mask_bf16(pr, b->y, b->x, n, b->mask, mb);
+        default: return dropout_backward_mask_f16(pr, b->y, b->x, n, b->mask, mb);
+        }
+    case OP_BACKWARD_REGEN:
+        switch (b->dtype) {
+        case DT_F32: return dropout_backward_regen_f32(pr, b->y, b->x, n);
+        case DT_F64: return dropout_backward_regen_f64(pr, b->y, b->x, n);
+        case DT_BF16: return dropout_backward_regen_bf16(pr, b->y, b->x, n);
+        default: return dropout_backward_regen_f16(pr, b->y, b->x, n);
+        }
+    default:
+        return dropout_mask(pr, b->mask, mb, n);
+    }
+}
+
 static int call_once(const target *t)
 {
     const buffers *b = t->b;
-    const size_t mb = dropout_mask_bytes(b->n);
-    if (t->op < 0) {
-        roof_job job = {b->f64, b->n, b->x, b->y, 1.0 / (1.0 - t->params->p)};
-        roof_run(t->pool, &job, t->roof_parallel);
-        return DROPOUT_OK;
-    }
-    switch (t->op) {
-    case OP_FORWARD:
-        return b->f64 ? dropout_forward_f64(t->params, b->y, b->x, b->n, NULL, 0)
-                      : dropout_forward_f32(t->params, b->y, b->x, b->n, NULL, 0);
-    case OP_BACKWARD_MASK:
-        return b->f64 ? dropout_backward_mask_f64(t->params, b->y, b->x, b->n, b->mask, mb)
-                      : dropout_backward_mask_f32(t->params, b->y, b->x, b->n, b->mask, mb);
-    case OP_BACKWARD_REGEN:
-        return b->f64 ? dropout_backward_regen_f64(t->params, b->y, b->x, b->n)
-                      : dropout_backward_regen_f32(t->params, b->y, b->x, b->n);
-    default:
-        return dropout_mask(t->params, b->mask, mb, b->n);
-    }
+    if (t->op >= 0)
+        return call_op(t->op, t->params, b);
+    /* The memory loops move the operation's bytes: bf16/f16 as floats over
+     * half as many elements (a kept bf16 is a float multiply too, and the
+     * bytes are what the roofline is about). */
+    roof_job job = {.kind = t->kind, .f64 = b->dtype == DT_F64, .n = b->n, .x = b->x, .y = b->y,
+                    .s = 1.0 / (1.0 - t->params->p)};
+    if (dtype_bytes[b->dtype] == 2 && t->kind != ROOF_PHILOX)
+        job.n = (b->n + 1) / 2;
+    const uint64_t threshold = dropout_keep_threshold(t->params->p);
+    job.philox = (bench_philox_args){.seed = t->params->seed, .stream = t->params->stream,
+                                     .t0 = (uint32_t)(threshold >> 24),
+                                     .level = bench_philox_level(dropout_isa())};
+    roof_run(t->pool, &job, t->parallel);
+    return DROPOUT_OK;
 }
 
 /* One sample: ns per element of enough calls of t to take a measurable time. */
@@ -293,43 +334,51 @@ static void settle(void)
     nanosleep(&pause, NULL);
 }
 
-/* `repeats` samples of t and of each roofline variant in roofs[], taken in
- * turn (t, roof 0, roof 1, t, roof 0, ...) so that a change in the machine's
- * speed falls on the operation and on its yardstick alike; each sample after
- * a settle() and an untimed call.  *roof gets the stats of the faster
- * roofline variant (by median). */
-static int measure_against(const target *t, const target *roofs, size_t roof_count,
-                           unsigned repeats, stats *out, stats *roof)
+#define MAX_YARDSTICKS 6
+
+/* `repeats` samples of t and of each yardstick in sticks[], taken in turn
+ * (t, stick 0, stick 1, ..., t, stick 0, ...) so that a change in the
+ * machine's speed falls on the operation and on its yardsticks alike; each
+ * sample after a settle() and an untimed call.  *roof gets the stats of the
+ * fastest memory loop (plain or streaming, one thread or all; by median),
+ * *philox those of the faster Philox loop. */
+static int measure_against(const target *t, const target *sticks, size_t stick_count,
+                           unsigned repeats, stats *out, stats *roof, stats *philox)
 {
-    double samples[64], roof_samples[2][64];
+    double samples[64], stick_samples[MAX_YARDSTICKS][64];
     int status = DROPOUT_OK;
     for (unsigned r = 0; r < repeats && status == DROPOUT_OK; r++) {
         settle();
         status = call_once(t);
         if (status == DROPOUT_OK)
             status = sample(t, &samples[r]);
-        for (size_t v = 0; v < roof_count && status == DROPOUT_OK; v++) {
+        for (size_t v = 0; v < stick_count && status == DROPOUT_OK; v++) {
             settle();
-            call_once(&roofs[v]);
-            status = sample(&roofs[v], &roof_samples[v][r]);
+            call_once(&sticks[v]);
+            status = sample(&sticks[v], &stick_samples[v][r]);
         }
     }
     if (status != DROPOUT_OK)
         return status;
     stats_of(samples, repeats, out);
-    for (size_t v = 0; v < roof_count; v++) {
+    int have_roof = 0, have_philox = 0;
+    for (size_t v = 0; v < stick_count; v++) {
         stats st;
-        stats_of(roof_samples[v], repeats, &st);
-        if (v == 0 || st.median < roof->median)
+        stats_of(stick_samples[v], repeats, &st);
+        if (sticks[v].kind == ROOF_PHILOX) {
+            if (!have_philox++ || st.median < philox->median)
+                *philox = st;
+        } else if (!have_roof++ || st.median < roof->median) {
             *roof = st;
+        }
     }
     return DROPOUT_OK;
 }
 
 /* Bytes an operation moves per element (for GB/s). */
-static double bytes_per_element(int op, int f64)
+static double bytes_per_element(int op, int dtype)
 {
-    double elem = f64 ? 8.0 : 4.0;
+    double elem = (double)dtype_bytes[dtype];
     switch (op) {
     case OP_FORWARD:
     case OP_BACKWARD_REGEN: return 2 * elem;
@@ -347,22 +396,25 @@ static void *alloc_touched(size_t bytes, unsigned char fill)
     return p;
 }
 
-static int buffers_alloc(buffers *b, size_t n, int f64)
+static int buffers_alloc(buffers *b, size_t n, int dtype)
 {
-    size_t elem = f64 ? 8 : 4;
+    /* + 1 element: the half-precision roofline rounds n / 2 floats up */
+    const size_t bytes = (n + 1) * dtype_bytes[dtype];
     b->n = n;
-    b->f64 = f64;
-    b->x = alloc_touched(n * elem, 0);
-    b->y = alloc_touched(n * elem, 0);
+    b->dtype = dtype;
+    b->x = alloc_touched(bytes, 0);
+    b->y = alloc_touched(bytes, 0);
     b->mask = alloc_touched(dropout_mask_bytes(n), 0);
     if (!b->x || !b->y || !b->mask)
         return -1;
     for (size_t i = 0; i < n; i++) {
         double v = (double)(i % 1000) * 0.001 - 0.5;
-        if (f64)
-            ((double *)b->x)[i] = v;
-        else
-            ((float *)b->x)[i] = (float)v;
+        switch (dtype) {
+        case DT_F32: ((float *)b->x)[i] = (float)v; break;
+        case DT_F64: ((double *)b->x)[i] = v; break;
+        case DT_BF16: ((uint16_t *)b->x)[i] = dropout_bf16_from_f32((float)v); break;
+        default: ((uint16_t *)b->x)[i] = dropout_f16_from_f32((float)v); break;
+        }
     }
     return 0;
 }
@@ -378,15 +430,19 @@ static void print_help(const cli_option *options, size_t count)
 {
     printf("usage: dropout bench [options]\n"
            "\n"
-           "Times forward, backward_mask, backward_regen and mask against the roofline\n"
-           "y = s * x on the same buffers and threads, in the same run, and prints the\n"
-           "ratio (1.0 = as fast as memory).  Defaults: n = 2^12, 2^14, ..., 2^26,\n"
-           "p = 0.1 and 0.5, 1 thread and all threads, f32 and f64.\n"
+           "Times forward, backward_mask, backward_regen and mask against the two limits,\n"
+           "in the same run, on the same elements and threads: the memory roofline\n"
+           "y = s * x (the faster of plain and streaming stores) and a loop that only\n"
+           "generates the mask's random bytes with Philox.  ratio = ns per element over the\n"
+           "larger (slower) of the two: 1.0 = at the limit.  Defaults: n = 2^12, 2^14, ...,\n"
+           "2^26, p = 0.1 and 0.5, 1 thread and all threads, f32 and f64.\n"
            "\n");
     cli_print_options(stdout, options, count);
     printf("\n--json prints one object per line: op, dtype, isa, n, p, threads,\n"
            "ns_per_elem (median), ns_per_elem_min, ns_per_elem_max, gb_per_s,\n"
-           "roofline_ns_per_elem, ratio (= ns_per_elem / roofline_ns_per_elem).\n");
+           "roofline_ns_per_elem, philox_ns_per_elem, ratio (= ns_per_elem /\n"
+           "max(roofline_ns_per_elem, philox_ns_per_elem)), limit (\"memory\" or \"philox\":\n"
+           "the larger).\n");
 }
 
 /* `--device D`: the device's own bench, default sizes 2^16 ... 2^24. */
@@ -415,7 +471,7 @@ int cli_bench(int argc, char **argv)
     static const char *const isa_choices[] = {"scalar", "avx2", "avx512", "neon", "auto", NULL};
     cli_u64_list sizes = {0};
     uint64_t repeats = 9, threads_opt = 0;
-    int json = 0, op_choice = OP_ALL, dtype_choice = 2, isa_choice = -1, threads_given;
+    int json = 0, op_choice = OP_ALL, dtype_choice = 4, isa_choice = -1, threads_given;
     int family = 0;
     double p_value = 0.1;
     cli_device_choice choice = {0, 0};
@@ -428,7 +484,8 @@ int cli_bench(int argc, char **argv)
         CLI_OPTION("--repeats", CLI_U64, &repeats, "R", "samples per measurement, 1-64 (default 9)",
                    0),
         CLI_OPTION_CHOICE("--op", &op_choice, op_choices, "OP", "one operation (default all)"),
-        CLI_OPTION_CHOICE("--dtype", &dtype_choice, dtype_choices, "D", "f32, f64 or both (default)"),
+        CLI_OPTION_CHOICE("--dtype", &dtype_choice, dtype_choices, "D",
+                          "f32, f64, bf16, f16, both (f32 and f64, the default) or all"),
         CLI_OPTION_CHOICE("--isa", &isa_choice, isa_choices, "ISA",
                           "force a variant, like DROPOUT_ISA (default: as chosen)"),
         CLI_OPTION("--json", CLI_FLAG, &json, NULL, "one JSON object per line", 0),
@@ -497,16 +554,19 @@ int cli_bench(int argc, char **argv)
         return cli_error("bench", "could not start %u threads", max_threads);
 
     if (!json)
-        printf("dropout bench: isa %s, %u core(s); ns/element median (min-max), roofline y = s*x\n"
-               "%-14s %-5s %10s %5s %3s %24s %8s %9s %7s\n", dropout_isa(), all_threads, "op",
-               "dtype", "n", "p", "thr", "ns/elem med (min-max)", "GB/s", "roof ns", "ratio");
+        printf("dropout bench: isa %s, %u core(s); ns/element median (min-max); limits: roofline "
+               "y = s*x (plain or streaming), philox = the mask's random bytes alone\n"
+               "%-14s %-5s %10s %5s %3s %24s %8s %9s %9s %7s\n", dropout_isa(), all_threads, "op",
+               "dtype", "n", "p", "thr", "ns/elem med (min-max)", "GB/s", "roof ns", "philox ns",
+               "ratio");
     int status = DROPOUT_OK;
-    for (int f64 = 0; f64 <= 1 && status == DROPOUT_OK; f64++) {
-        if ((dtype_choice == 0 && f64) || (dtype_choice == 1 && !f64))
+    for (int dtype = 0; dtype < DT_COUNT && status == DROPOUT_OK; dtype++) {
+        if (dtype_choice < DT_COUNT ? dtype != dtype_choice
+                                    : dtype_choice == DT_COUNT && dtype > DT_F64)
             continue;
         for (size_t si = 0; si < sizes.count && status == DROPOUT_OK; si++) {
             buffers b;
-            if (buffers_alloc(&b, (size_t)sizes.values[si], f64) != 0) {
+            if (buffers_alloc(&b, (size_t)sizes.values[si], dtype) != 0) {
                 buffers_free(&b);
                 roof_pool_stop(&pool);
                 return cli_error("bench", "out of memory for n = %llu",
@@ -516,40 +576,50 @@ int cli_bench(int argc, char **argv)
                 dropout_params params = {.p = ps[pi], .seed = 42, .stream = 7, .first = 0,
                                          .mode = DROPOUT_TRAIN};
                 /* the mask that backward_mask reads */
-                status = f64 ? dropout_forward_f64(&params, b.y, b.x, b.n, b.mask,
-                                                   dropout_mask_bytes(b.n))
-                             : dropout_forward_f32(&params, b.y, b.x, b.n, b.mask,
-                                                   dropout_mask_bytes(b.n));
+                status = dropout_mask(&params, b.mask, dropout_mask_bytes(b.n), b.n);
                 for (size_t ti = 0; ti < thread_count && status == DROPOUT_OK; ti++) {
                     unsigned threads = thread_counts[ti];
                     dropout_set_threads(threads);
-                    /* roofline: the faster of 1 thread and `threads` threads,
-                     * sampled in turn with each operation */
-                    target roofs[2] = {{-1, 0, &pool, &params, &b}, {-1, 1, &pool, &params, &b}};
-                    const size_t roof_count = threads > 1 && threads == max_threads ? 2 : 1;
+                    /* the yardsticks: each the faster of 1 thread and
+                     * `threads` threads, sampled in turn with each operation */
+                    target sticks[MAX_YARDSTICKS];
+                    size_t stick_count = 0;
+                    const int kinds[] = {ROOF_PLAIN, ROOF_STREAMING, ROOF_PHILOX};
+                    for (size_t k = 0; k < 3; k++) {
+                        if (kinds[k] == ROOF_STREAMING && !bench_scale_streaming_available())
+                            continue;
+                        sticks[stick_count++] = (target){-1, kinds[k], 0, &pool, &params, &b};
+                        if (threads > 1 && threads == max_threads)
+                            sticks[stick_count++] = (target){-1, kinds[k], 1, &pool, &params, &b};
+                    }
                     for (int op = 0; op < OP_COUNT && status == DROPOUT_OK; op++) {
                         if (op_choice != OP_ALL && op != op_choice)
                             continue;
-                        target t = {op, 0, &pool, &params, &b};
-                        stats st, roof;
-                        status = measure_against(&t, roofs, roof_count, (unsigned)repeats, &st,
-                                                 &roof);
+                        target t = {op, 0, 0, &pool, &params, &b};
+                        stats st, roof = {0, 0, 0}, philox = {0, 0, 0};
+                        status = measure_against(&t, sticks, stick_count, (unsigned)repeats, &st,
+                                                 &roof, &philox);
                         if (status != DROPOUT_OK)
                             break;
-                        double gbs = bytes_per_element(op, f64) / st.median;
-                        double ratio = st.median / roof.median;
+                        double gbs = bytes_per_element(op, dtype) / st.median;
+                        const int compute_bound = philox.median > roof.median;
+                        double ratio = st.median / (compute_bound ? philox.median : roof.median);
                         if (json)
                             printf("{\"op\":\"%s\",\"dtype\":\"%s\",\"isa\":\"%s\",\"n\":%zu,"
                                    "\"p\":%g,\"threads\":%u,\"ns_per_elem\":%.6g,"
                                    "\"ns_per_elem_min\":%.6g,\"ns_per_elem_max\":%.6g,"
                                    "\"gb_per_s\":%.6g,\"roofline_ns_per_elem\":%.6g,"
-                                   "\"ratio\":%.4g}\n",
-                                   op_names[op], f64 ? "f64" : "f32", dropout_isa(), b.n, ps[pi],
-                                   threads, st.median, st.min, st.max, gbs, roof.median, ratio);
+                                   "\"philox_ns_per_elem\":%.6g,\"ratio\":%.4g,"
+                                   "\"limit\":\"%s\"}\n",
+                                   op_names[op], dtype_names[dtype], dropout_isa(), b.n, ps[pi],
+                                   threads, st.median, st.min, st.max, gbs, roof.median,
+                                   philox.median, ratio, compute_bound ? "philox" : "memory");
                         else
-                            printf("%-14s %-5s %10zu %5g %3u %8.4f (%.4f-%.4f) %8.2f %9.4f %7.3f\n",
-                                   op_names[op], f64 ? "f64" : "f32", b.n, ps[pi], threads,
-                                   st.median, st.min, st.max, gbs, roof.median, ratio);
+                            printf("%-14s %-5s %10zu %5g %3u %8.4f (%.4f-%.4f) %8.2f %9.4f %9.4f "
+                                   "%7.3f\n",
+                                   op_names[op], dtype_names[dtype], b.n, ps[pi], threads,
+                                   st.median, st.min, st.max, gbs, roof.median, philox.median,
+                                   ratio);
                         fflush(stdout);
                     }
                 }

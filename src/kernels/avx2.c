@@ -4,16 +4,19 @@
  *
  * Work goes tile by tile (TILE elements, small enough that the keep bytes
  * stay in L1 beside x and y):
- *   1. Philox for 16 blocks at once (two vectors of 8 counters, 256 elements),
- *      transposed so the 128 random bytes come out in element order;
- *      keep byte = 0xFF if r < t0 else 0x00; the positions where r == t0 (a
- *      tie, 1 in 256) are collected as bits.
+ *   1. Philox in the dense layout (one block per 32-bit lane: 8 blocks per
+ *      vector, SETS sets interleaved, GROUP elements per call), transposed
+ *      so the random bytes come out in element order; keep byte = 0xFF if
+ *      r < t0 else 0x00; the positions where r == t0 (a tie, 1 in 256) are
+ *      collected as bits.
  *   2. The ties of the tile are resolved in one batch afterwards, their tie
  *      draws (another Philox, SPEC section 2) computed 8 at a time.
  *   3. The operation reads the keep bytes: sign-extended to lane masks for
  *      y = (x * s) & mask, or movemask'ed into packed mask bits.
- * A tile starts at any element: Philox works on whole blocks from
- * first / 16, and the operation reads the keep bytes from first % 16 on.
+ * Steps 1-2 of tile t + 1 run interleaved with step 3 of tile t
+ * (run_tiles_avx2), so compute and memory traffic overlap.  A tile starts
+ * at any element: Philox works on whole blocks from first / 16, and the
+ * operation reads the keep bytes from first % 16 on.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -23,7 +26,9 @@
 #include "../family/half.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
-#define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
+#define SETS 4 /* interleaved sets of 8 blocks in the dense Philox */
+#define GROUP (SETS * 128) /* elements per Philox call: 8 SETS blocks of 16 bytes */
+#define GROUP_WORDS (GROUP / 32) /* 32-element keep words per group */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
 
 /* Everything Philox needs that does not change within a call. */
@@ -31,15 +36,16 @@ typedef struct philox_avx2 {
     __m256i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
     __m256i round_key1[PHILOX_ROUNDS]; /* key[1] + r * W1, broadcast */
     __m256i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
-    __m256i first_c1;                  /* lo(M1 * lo(stream)): round 1's c1       */
+    __m256i second_c1_xor;             /* lo(M1 * lo(stream)) ^ key[0] + W0: round 2 */
     __m256i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
     __m256i tie_key0[PHILOX_ROUNDS];   /* the same for the tie draws' key         */
     __m256i tie_key1[PHILOX_ROUNDS];
     __m256i stream_lo, stream_hi;      /* counter words 2 and 3                   */
     __m256i tlow;                      /* tie threshold, in 64-bit lanes          */
+    __m256i t0, t0_flipped, flip;      /* t0 in bytes; t0 ^ 0x80; 0x80            */
 } philox_avx2;
 
-static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
+static void philox_init(philox_avx2 *px, const mask_stream *ms)
 {
     uint32_t k0 = ms->key[0], k1 = ms->key[1];
     uint32_t tk0 = ms->tie_key[0], tk1 = ms->tie_key[1];
@@ -56,81 +62,252 @@ static void philox_avx2_init(philox_avx2 *px, const mask_stream *ms)
     px->stream_lo = _mm256_set1_epi32((int)ms->stream_lo);
     px->stream_hi = _mm256_set1_epi32((int)ms->stream_hi);
     px->tlow = _mm256_set1_epi64x(ms->tlow);
+    px->t0 = _mm256_set1_epi8((char)ms->t0);
+    px->t0_flipped = _mm256_set1_epi8((char)(ms->t0 ^ 0x80u));
+    px->flip = _mm256_set1_epi8((char)0x80);
     uint64_t product1 = (uint64_t)PHILOX_M1 * ms->stream_lo;
     px->first_c0_xor = _mm256_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
-    px->first_c1 = _mm256_set1_epi32((int)(uint32_t)product1);
+    px->second_c1_xor = _mm256_set1_epi32((int)((uint32_t)product1 ^ (ms->key[0] + PHILOX_W0)));
     px->first_c2_xor = _mm256_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
 }
 
-/* Philox4x32-10 of 4 blocks, one per 64-bit lane ("wide" layout): each word
- * lives in the low 32 bits of its lane, so _mm256_mul_epu32 gives the whole
- * 64-bit product of every lane, its low half is already in place and its
- * high half is one shift away.  The high 32 bits of a lane are don't-care.
- * Two such sets run interleaved (one chain alone would wait on the
- * multiply's latency; more would not fit in the 16 registers). */
-#define SETS 2
+/* Philox4x32-10 in the "dense" layout: one block per 32-bit lane, 8 blocks
+ * per vector, each of the four words in a vector of its own.  The 32 x 32 ->
+ * 64-bit product of every lane takes two vpmuludq (the even lanes, then the
+ * odd lanes shifted down), whose high halves are merged with a shift and a
+ * blend, and one vpmulld for the low halves: no multiplier lane is spent on
+ * don't-care bits, as in the wide layout (one block per 64-bit lane) this
+ * file used before.  SETS independent sets of 8 blocks run interleaved, so
+ * one set's multiply latency hides behind the others' (measured on Zen 4,
+ * a Philox-only loop at n = 2^16: 0.153 ns per element with one set, 0.125
+ * with two, 0.108 with four, even though four spill registers). */
 
-/* 2 x 4 blocks from `block`: set a holds blocks block + {0, 4, 1, 5}, set b
- * block + {2, 6, 3, 7}, the order in which the merge and transpose below
- * produce blocks 0 ... 7 in order.  out[v] = the 32 random bytes of blocks
- * block + 2v and block + 2v + 1, in element order (v = 0 ... 3). */
-static inline void philox8_avx2(const philox_avx2 *px, uint64_t block, __m256i out[4])
+static inline void mulhilo_avx2(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
 {
-    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
-    const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
-    const __m256i base = _mm256_set1_epi64x((long long)block);
-    const __m256i offsets[SETS] = {_mm256_setr_epi64x(0, 4, 1, 5), _mm256_setr_epi64x(2, 6, 3, 7)};
+    const __m256i even = _mm256_mul_epu32(a, m);                       /* lanes 0, 2, 4, 6 */
+    const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m); /* lanes 1, 3, 5, 7 */
+    *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    *lo = _mm256_mullo_epi32(a, m);
+}
+
+/* ---- the operations: keep bytes -> elements ---------------------------------- */
+
+/* 16 bf16 elements: y = keep ? round_bf16((float)x * s) : +0.0.  unpacklo /
+ * unpackhi with zero widen elements 0-3, 8-11 and 4-7, 12-15 to f32 (bf16
+ * is the high half); packus of the two rounded halves restores the order
+ * within each 128-bit half, and the keep bytes, widened to 16-bit lanes,
+ * zero the dropped elements after the rounding (the scalar code rounds
+ * only kept ones; a kept element's bits do not depend on its neighbours). */
+static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, const uint8_t *keep,
+                                     __m256 s, int s_finite)
+{
+    const __m256i raw = _mm256_loadu_si256((const __m256i *)x);
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256 lo = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, raw)), s);
+    const __m256 hi = _mm256_mul_ps(_mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, raw)), s);
+    /* a NaN product needs half.h's quieting; with s finite only a NaN x
+     * gives one, and the common case has none in these 16 */
+    const __m256i nan = _mm256_cmpgt_epi16(_mm256_and_si256(raw, _mm256_set1_epi16(0x7FFF)),
+                                           _mm256_set1_epi16(0x7F80));
+    __m256i packed;
+    if (s_finite && _mm256_testz_si256(nan, nan))
+        packed = _mm256_packus_epi32(half_round_bf16_avx2_finite(lo), half_round_bf16_avx2_finite(hi));
+    else
+        packed = _mm256_packus_epi32(half_round_bf16_avx2(lo), half_round_bf16_avx2(hi));
+    const __m256i lanes = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)keep));
+    _mm256_storeu_si256((__m256i *)y, _mm256_and_si256(packed, lanes));
+}
+
+/* The same for f16, with F16C (vcvtps2ph rounds to nearest-even and quiets
+ * NaN exactly as half.h does).  The rounding control must be an 8-bit
+ * immediate: a macro, not a const variable (that builds only when the
+ * optimizer folds it). */
+#define F16_ROUND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+static inline void scale16_f16_avx2(const uint16_t *x, uint16_t *y, const uint8_t *keep, __m256 s)
+{
+    __m256 lo = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x)), s);
+    __m256 hi = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 8))), s);
+    const __m256i packed = _mm256_set_m128i(_mm256_cvtps_ph(hi, F16_ROUND), _mm256_cvtps_ph(lo, F16_ROUND));
+    const __m256i lanes = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)keep));
+    _mm256_storeu_si256((__m256i *)y, _mm256_and_si256(packed, lanes));
+}
+
+enum { OUT_NONE, OUT_F32, OUT_F64, OUT_BF16, OUT_F16 };
+
+/* What one call writes besides the mask: y = keep ? x * s : +0.0 in one
+ * element type. */
+typedef struct out_avx2 {
+    int kind;       /* OUT_* */
+    const void *x;
+    void *y;
+    float s;
+    double s64;
+    int stream;     /* streaming stores (y element-aligned) */
+    size_t head;    /* streaming: elements before y's first 32-byte boundary, per tile */
+    int s_finite;   /* bf16: s is not +Inf (then only a NaN x makes a NaN product) */
+} out_avx2;
+
+typedef out_avx2 out_t;  /* for tile_filler.h and tile_loop.h */
+typedef uint8_t keep_t;  /* a finished tile: one keep byte per element */
+
+/* Tile elements [k, end) of the tile at element `done` of the call, from
+ * keep bytes kb (kb[k]: element k of the tile). */
+static inline __attribute__((always_inline)) void out_range(const out_avx2 *out, const uint8_t *kb,
+                                                           size_t len, size_t done, size_t k,
+                                                           size_t end)
+{
+    (void)len;
+    switch (out->kind) {
+    case OUT_F32: {
+        const float *x = (const float *)out->x + done;
+        float *y = (float *)out->y + done;
+        const float s = out->s;
+        const __m256 scale = _mm256_set1_ps(s);
+        if (out->stream) {
+            for (; k < out->head && k < end; k++)
+                y[k] = kb[k] ? x[k] * s : 0.0f;
+            for (; k + 8 <= end; k += 8) {
+                /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
+                __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
+                __m256 product = _mm256_mul_ps(_mm256_loadu_ps(x + k), scale);
+                _mm256_stream_ps(y + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+            }
+        } else {
+            for (; k + 8 <= end; k += 8) {
+                __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
+                __m256 product = _mm256_mul_ps(_mm256_loadu_ps(x + k), scale);
+                _mm256_storeu_ps(y + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
+            }
+        }
+        for (; k < end; k++)
+            y[k] = kb[k] ? x[k] * s : 0.0f;
+        break;
+    }
+    case OUT_F64: {
+        const double *x = (const double *)out->x + done;
+        double *y = (double *)out->y + done;
+        const double s = out->s64;
+        const __m256d scale = _mm256_set1_pd(s);
+        if (out->stream) {
+            for (; k < out->head && k < end; k++)
+                y[k] = kb[k] ? x[k] * s : 0.0;
+            for (; k + 4 <= end; k += 4) {
+                __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
+                __m256d product = _mm256_mul_pd(_mm256_loadu_pd(x + k), scale);
+                _mm256_stream_pd(y + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
+            }
+        } else {
+            for (; k + 4 <= end; k += 4) {
+                __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
+                __m256d product = _mm256_mul_pd(_mm256_loadu_pd(x + k), scale);
+                _mm256_storeu_pd(y + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
+            }
+        }
+        for (; k < end; k++)
+            y[k] = kb[k] ? x[k] * s : 0.0;
+        break;
+    }
+    case OUT_BF16:
+    case OUT_F16: {
+        const int bf16 = out->kind == OUT_BF16;
+        const uint16_t *x = (const uint16_t *)out->x + done;
+        uint16_t *y = (uint16_t *)out->y + done;
+        const __m256 scale = _mm256_set1_ps(out->s);
+        if (bf16) {
+            for (; k + 16 <= end; k += 16)
+                scale16_bf16_avx2(x + k, y + k, kb + k, scale, out->s_finite);
+        } else {
+            for (; k + 16 <= end; k += 16)
+                scale16_f16_avx2(x + k, y + k, kb + k, scale);
+        }
+        for (; k < end; k++) /* the last len % 16 elements of the call */
+            y[k] = half_dropout_one(bf16, kb[k] != 0, x[k], out->s);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+#define FILL_ALIGN 32 /* elements per part of the filler (the widest loop's step) */
+#include "tile_filler.h"
+
+
+/* 8 SETS blocks from `block`: out[v] = the 32 random bytes of blocks
+ * block + 2v and block + 2v + 1, in element order.  Set t, lane l holds
+ * block 8t + (l < 4 ? 2l : 2(l - 4) + 1): the 4 x 4 transpose of 32-bit
+ * words inside each 128-bit half at the end then puts lane l's block in the
+ * low half of out[4t + l % 4] and lane l + 4's in its high half.  Rounds 3
+ * ... 10 are each followed by an eighth of the filler's elements: their
+ * loads, multiplies and stores run while the rounds' multiplies wait on
+ * each other (interleaved in the source, so the core's window always holds
+ * both kinds of work). */
+static inline __attribute__((always_inline)) void philox_dense_avx2(const philox_avx2 *px,
+                                                                   uint64_t block,
+                                                                   __m256i out[4 * SETS],
+                                                                   const filler *fill)
+{
+    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
+    const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i lane_block = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     __m256i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
 
     for (int t = 0; t < SETS; t++) {
-        /* j = block + offset (64-bit add: the carry into hi(j) is free);
-         * counter = {lo(j), hi(j), lo(stream), hi(stream)} */
-        __m256i j = _mm256_add_epi64(base, offsets[t]);
+        /* j = block + 8t + lane_block: lo(j) by a 32-bit add, hi(j) plus the
+         * carry (lo(j) < offset, unsigned: compare with the sign bits flipped) */
+        const uint64_t base = block + 8 * (uint64_t)t;
+        const __m256i offset = lane_block;
+        const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)base), offset);
+        const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(offset, sign),
+                                                 _mm256_xor_si256(lo, sign));
+        const __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(base >> 32)), carry);
         /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
-         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j)) */
-        __m256i product0 = _mm256_mul_epu32(j, m0);
-        c0[t] = _mm256_xor_si256(_mm256_srli_epi64(j, 32), px->first_c0_xor);
-        c1[t] = px->first_c1;
-        c2[t] = _mm256_xor_si256(_mm256_srli_epi64(product0, 32), px->first_c2_xor);
-        c3[t] = product0;
+         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
+         * c1 is the constant lo(M1 c2), folded into round 2's key */
+        __m256i hi0, lo0;
+        mulhilo_avx2(lo, m0, &hi0, &lo0);
+        c0[t] = _mm256_xor_si256(hi, px->first_c0_xor);
+        c2[t] = _mm256_xor_si256(hi0, px->first_c2_xor);
+        c3[t] = lo0;
     }
-    /* Rounds 2 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+    /* Round 2: c1 ^ k0 is the constant second_c1_xor */
+    for (int t = 0; t < SETS; t++) {
+        __m256i hi0, lo0, hi1, lo1;
+        mulhilo_avx2(c0[t], m0, &hi0, &lo0);
+        mulhilo_avx2(c2[t], m1, &hi1, &lo1);
+        c0[t] = _mm256_xor_si256(hi1, px->second_c1_xor);
+        c1[t] = lo1;
+        c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[1]);
+        c3[t] = lo0;
+    }
+    /* Rounds 3 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
      * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 */
-    for (int r = 1; r < PHILOX_ROUNDS; r++) {
+    for (int r = 2; r < PHILOX_ROUNDS; r++) {
+        fill_step(fill, (size_t)(r - 2), PHILOX_ROUNDS - 2);
         for (int t = 0; t < SETS; t++) {
-            __m256i product0 = _mm256_mul_epu32(c0[t], m0);
-            __m256i product1 = _mm256_mul_epu32(c2[t], m1);
-            __m256i c1_key = _mm256_xor_si256(c1[t], px->round_key0[r]);
-            __m256i c3_key = _mm256_xor_si256(c3[t], px->round_key1[r]);
-            c0[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product1, 0xB1), c1_key);
-            c1[t] = product1;
-            c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
-            c3[t] = product0;
+            __m256i hi0, lo0, hi1, lo1;
+            mulhilo_avx2(c0[t], m0, &hi0, &lo0);
+            mulhilo_avx2(c2[t], m1, &hi1, &lo1);
+            c0[t] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[t]), px->round_key0[r]);
+            c1[t] = lo1;
+            c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[r]);
+            c3[t] = lo0;
         }
     }
 
-    /* The two wide sets -> one dense vector per word: dword 2l from set a,
-     * 2l + 1 from set b; then a 4x4 transpose of 32-bit words inside each
+    /* Words to blocks: a 4 x 4 transpose of 32-bit words inside each
      * 128-bit half puts the 16 bytes of each block together, in order. */
-    __m256i w0 = _mm256_blend_epi32(c0[0], _mm256_slli_epi64(c0[1], 32), 0xAA);
-    __m256i w1 = _mm256_blend_epi32(c1[0], _mm256_slli_epi64(c1[1], 32), 0xAA);
-    __m256i w2 = _mm256_blend_epi32(c2[0], _mm256_slli_epi64(c2[1], 32), 0xAA);
-    __m256i w3 = _mm256_blend_epi32(c3[0], _mm256_slli_epi64(c3[1], 32), 0xAA);
-    __m256i u0 = _mm256_unpacklo_epi32(w0, w1);
-    __m256i u1 = _mm256_unpackhi_epi32(w0, w1);
-    __m256i u2 = _mm256_unpacklo_epi32(w2, w3);
-    __m256i u3 = _mm256_unpackhi_epi32(w2, w3);
-    out[0] = _mm256_unpacklo_epi64(u0, u2);
-    out[1] = _mm256_unpackhi_epi64(u0, u2);
-    out[2] = _mm256_unpacklo_epi64(u1, u3);
-    out[3] = _mm256_unpackhi_epi64(u1, u3);
-}
-
-/* 16 blocks from `block`: out[v] = blocks block + 2v, block + 2v + 1. */
-static inline void philox16_avx2(const philox_avx2 *px, uint64_t block, __m256i out[8])
-{
-    philox8_avx2(px, block, out);
-    philox8_avx2(px, block + 8, out + 4);
+    for (int t = 0; t < SETS; t++) {
+        const __m256i u0 = _mm256_unpacklo_epi32(c0[t], c1[t]);
+        const __m256i u1 = _mm256_unpackhi_epi32(c0[t], c1[t]);
+        const __m256i u2 = _mm256_unpacklo_epi32(c2[t], c3[t]);
+        const __m256i u3 = _mm256_unpackhi_epi32(c2[t], c3[t]);
+        out[4 * t + 0] = _mm256_unpacklo_epi64(u0, u2);
+        out[4 * t + 1] = _mm256_unpackhi_epi64(u0, u2);
+        out[4 * t + 2] = _mm256_unpacklo_epi64(u1, u3);
+        out[4 * t + 3] = _mm256_unpackhi_epi64(u1, u3);
+    }
 }
 
 /* The tie draws of `count` elements base + pos[i], 8 at a time (two wide
@@ -180,244 +357,150 @@ static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t 
     }
 }
 
-typedef kernels_ahead ahead; /* kernels.h */
-
-/* Keep bytes of elements first ... first + len - 1 (len <= TILE), ties
- * resolved: keep[o + k] is 0xFF or 0x00 for element first + k, where
- * o = first % 16 is returned.  keep[] beyond the tile reads as defined bytes. */
-static size_t tile_keep_avx2(const mask_stream *ms, const philox_avx2 *px, uint64_t first,
-                             size_t len, uint8_t keep[KEEP_BYTES], ahead next)
-{
-    const size_t o = (size_t)(first % MASK_BLOCK_ELEMENTS);
-    const uint64_t block = first / MASK_BLOCK_ELEMENTS;
-    const size_t groups = (o + len + GROUP - 1) / GROUP;
+/* One tile's keep bytes: keep[o + k] is 0xFF or 0x00 for element first + k
+ * (o = first % 16: Philox works on whole blocks), ties resolved once all
+ * its groups are done.  keep[] beyond the tile reads as defined bytes. */
+typedef struct tile_avx2 {
+    _Alignas(32) uint8_t keep[KEEP_BYTES];
+    uint64_t first;
+    size_t len, o, groups;
     /* the 32-element words that hold a tie: their tie bits and word index */
+    size_t tie_words;
     uint32_t tie_bits[(TILE + GROUP) / 32];
     uint16_t tie_word[(TILE + GROUP) / 32];
-    size_t tie_words = 0;
+} tile_avx2;
 
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
-    const __m256i t0_flipped = _mm256_set1_epi8((char)(ms->t0 ^ 0x80u));
-    const __m256i t0 = _mm256_set1_epi8((char)ms->t0);
-    const size_t lines = (next.bytes + 63) / 64, lines_per_group = (lines + groups - 1) / groups;
-    for (size_t g = 0; g < groups; g++) {
-        for (size_t l = g * lines_per_group; l < (g + 1) * lines_per_group && l < lines; l++) {
-            __builtin_prefetch(next.x + 64 * l, 0, 3);
-            if (next.y)
-                __builtin_prefetch(next.y + 64 * l, 1, 3);
-        }
-        __m256i r[8];
-        philox16_avx2(px, block + 16 * g, r);
-        for (int v = 0; v < 8; v++) {
-            /* keep = r < t0, unsigned: flip the sign bits and compare signed */
-            __m256i kept = _mm256_cmpgt_epi8(t0_flipped, _mm256_xor_si256(r[v], flip));
-            _mm256_storeu_si256((__m256i *)(keep + GROUP * g + 32 * v), kept);
-            /* tie = r == t0, one bit per element; kept only for words that
-             * have one (no branch: always store, count if nonzero) */
-            uint32_t tie = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], t0));
-            tie_bits[tie_words] = tie;
-            tie_word[tie_words] = (uint16_t)(8 * g + (size_t)v);
-            tie_words += tie != 0;
-        }
+static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
+{
+    t->first = first;
+    t->len = len;
+    t->o = (size_t)(first % MASK_BLOCK_ELEMENTS);
+    t->groups = (t->o + len + GROUP - 1) / GROUP;
+    t->tie_words = 0;
+}
+
+/* Group g of a tile: Philox of its 16 blocks, keep = r < t0 as bytes, and
+ * the positions where r == t0 (a tie, 1 in 256) as bits. */
+static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const philox_avx2 *px,
+                                                            size_t g, const filler *fill)
+{
+    __m256i r[4 * SETS];
+    philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill);
+    /* a local count: the vector stores below may alias anything, and a
+     * count in *t would go through memory after each of them */
+    size_t tie_words = t->tie_words;
+    for (int v = 0; v < 4 * SETS; v++) {
+        /* keep = r < t0, unsigned: flip the sign bits and compare signed */
+        __m256i kept = _mm256_cmpgt_epi8(px->t0_flipped, _mm256_xor_si256(r[v], px->flip));
+        _mm256_store_si256((__m256i *)(t->keep + GROUP * g + 32 * v), kept);
+        /* tie bits, kept only for words that have one (no branch: always
+         * store, count if nonzero) */
+        uint32_t tie = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], px->t0));
+        t->tie_bits[tie_words] = tie;
+        t->tie_word[tie_words] = (uint16_t)(GROUP_WORDS * g + (size_t)v);
+        tie_words += tie != 0;
     }
-    memset(keep + GROUP * groups, 0, 32);
+    t->tie_words = tie_words;
+}
 
-    /* The ties of the tile, in one batch: their positions first, then the
-     * tie draws 8 at a time.  Ties before o or past o + len belong to other
-     * tiles; with tlow == 0 every tie drops, as its keep byte already says. */
-    if (ms->tlow == 0)
-        return o;
+/* After every group: the ties of the tile in one batch, their positions
+ * first, then the tie draws 8 at a time.  Ties before o or past o + len
+ * belong to other tiles; with tlow == 0 every tie drops, as its keep byte
+ * already says. */
+static void tile_finish(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *px)
+{
+    memset(t->keep + GROUP * t->groups, 0, 32);
+    if (ms->tlow == 0 || t->tie_words == 0)
+        return;
     uint16_t tie_pos[TILE + GROUP];
     size_t tie_count = 0;
-    for (size_t i = 0; i < tie_words; i++) {
-        for (uint32_t t = tie_bits[i]; t != 0; t &= t - 1) {
-            size_t pos = 32 * (size_t)tie_word[i] + (size_t)__builtin_ctz(t);
+    for (size_t i = 0; i < t->tie_words; i++) {
+        for (uint32_t b = t->tie_bits[i]; b != 0; b &= b - 1) {
+            size_t pos = 32 * (size_t)t->tie_word[i] + (size_t)__builtin_ctz(b);
             tie_pos[tie_count] = (uint16_t)pos;
-            tie_count += (pos >= o) & (pos < o + len);
+            tie_count += (pos >= t->o) & (pos < t->o + t->len);
         }
     }
     if (tie_count)
-        tie_draws_avx2(px, block * MASK_BLOCK_ELEMENTS, tie_pos, tie_count, keep);
-    return o;
+        tie_draws_avx2(px, t->first - t->o, tie_pos, tie_count, t->keep);
 }
 
-/* Packed mask bits of keep[0 ... len - 1] into mask[0 ... ceil(len/8) - 1]. */
+/* Packed mask bits of keep[0 ... len - 1] into mask[0 ... ceil(len/8) - 1]:
+ * 32 bits (the sign bits of 32 keep bytes) per 4-byte store. */
 static void pack_keep_avx2(const uint8_t *keep, size_t len, uint8_t *mask)
 {
-    for (size_t k = 0; k < len; k += 32) {
-        /* bits = sign bit of each of 32 keep bytes */
+    size_t k = 0;
+    for (; k + 32 <= len; k += 32) {
+        const uint32_t bits =
+            (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
+        memcpy(mask + k / 8, &bits, 4); /* little-endian: bit k % 8 of byte k / 8 */
+    }
+    if (k < len) {
         uint32_t bits = (uint32_t)_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(keep + k)));
-        size_t count = len - k < 32 ? len - k : 32;
-        if (count < 32)
-            bits &= (1u << count) - 1u;
-        uint8_t bytes[4] = {(uint8_t)bits, (uint8_t)(bits >> 8), (uint8_t)(bits >> 16),
-                            (uint8_t)(bits >> 24)};
-        memcpy(mask + k / 8, bytes, (count + 7) / 8);
+        for (size_t b = 0; b < (len - k + 7) / 8; b++)
+            mask[k / 8 + b] = (uint8_t)(bits >> (8 * b));
+        if ((len - k) % 8)
+            mask[(len - 1) / 8] &= (uint8_t)((1u << (len % 8)) - 1u);
     }
 }
+
+typedef philox_avx2 philox_t; /* for tile_loop.h */
+typedef tile_avx2 tile_t;
+
+/* The finished tile's keep bytes, element 0 first. */
+static inline const keep_t *tile_keep(const tile_t *t)
+{
+    return t->keep + t->o;
+}
+
+static inline void tile_store_mask(const tile_t *t, uint8_t *mask)
+{
+    pack_keep_avx2(t->keep + t->o, t->len, mask);
+}
+
+static inline void stream_fence(void)
+{
+    _mm_sfence();
+}
+
+#include "tile_loop.h"
 
 static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
-    philox_avx2 px;
-    philox_avx2_init(&px, ms);
-    _Alignas(32) uint8_t keep[KEEP_BYTES];
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        size_t o = tile_keep_avx2(ms, &px, first + done, len, keep, (ahead){NULL, NULL, 0});
-        pack_keep_avx2(keep + o, len, mask + done / 8);
-    }
+    const out_avx2 out = {.kind = OUT_NONE};
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
-                             const float *x, float *y, uint8_t *mask,
-                             int stream_hint)
+                             const float *x, float *y, uint8_t *mask, int stream_hint)
 {
-    philox_avx2 px;
-    philox_avx2_init(&px, ms);
-    _Alignas(32) uint8_t keep[KEEP_BYTES];
-    const __m256 scale = _mm256_set1_ps(s);
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        const float *xt = x + done;
-        float *yt = y + done;
-        /* the tile after this one: prefetched while this one's Philox runs */
-        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, stream);
-        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
-        size_t k = 0;
-        if (stream) {
-            /* streaming stores need 32-byte-aligned y: the first few go one by one */
-            size_t head = kernels_stream_head(yt, 32, sizeof *yt);
-            for (; k < head && k < len; k++)
-                yt[k] = kb[k] ? xt[k] * s : 0.0f;
-            for (; k + 8 <= len; k += 8) {
-                /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
-                __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
-                __m256 product = _mm256_mul_ps(_mm256_loadu_ps(xt + k), scale);
-                _mm256_stream_ps(yt + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
-            }
-        } else {
-            for (; k + 8 <= len; k += 8) {
-                /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
-                __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
-                __m256 product = _mm256_mul_ps(_mm256_loadu_ps(xt + k), scale);
-                _mm256_storeu_ps(yt + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
-            }
-        }
-        for (; k < len; k++)
-            yt[k] = kb[k] ? xt[k] * s : 0.0f;
-        if (mask)
-            pack_keep_avx2(kb, len, mask + done / 8);
-    }
-    if (stream)
-        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
+    const out_avx2 out = {.kind = OUT_F32, .x = x, .y = y, .s = s, .stream = stream,
+                          .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
-                             const double *x, double *y, uint8_t *mask,
-                             int stream_hint)
+                             const double *x, double *y, uint8_t *mask, int stream_hint)
 {
-    philox_avx2 px;
-    philox_avx2_init(&px, ms);
-    _Alignas(32) uint8_t keep[KEEP_BYTES];
-    const __m256d scale = _mm256_set1_pd(s);
     const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        const double *xt = x + done;
-        double *yt = y + done;
-        /* the tile after this one: prefetched while this one's Philox runs */
-        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, stream);
-        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
-        size_t k = 0;
-        if (stream) {
-            /* streaming stores need 32-byte-aligned y: the first few go one by one */
-            size_t head = kernels_stream_head(yt, 32, sizeof *yt);
-            for (; k < head && k < len; k++)
-                yt[k] = kb[k] ? xt[k] * s : 0.0;
-            for (; k + 4 <= len; k += 4) {
-                /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
-                __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
-                __m256d product = _mm256_mul_pd(_mm256_loadu_pd(xt + k), scale);
-                _mm256_stream_pd(yt + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
-            }
-        } else {
-            for (; k + 4 <= len; k += 4) {
-                /* y[k..k+3] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
-                __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
-                __m256d product = _mm256_mul_pd(_mm256_loadu_pd(xt + k), scale);
-                _mm256_storeu_pd(yt + k, _mm256_and_pd(product, _mm256_castsi256_pd(lanes)));
-            }
-        }
-        for (; k < len; k++)
-            yt[k] = kb[k] ? xt[k] * s : 0.0;
-        if (mask)
-            pack_keep_avx2(kb, len, mask + done / 8);
-    }
-    if (stream)
-        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
-}
-
-/* 16 bf16 elements: y = keep ? round_bf16((float)x * s) : +0.0.  The keep
- * bytes (0xFF / 0x00) become lane masks; dropped lanes are zeroed before the
- * rounding (+0.0 rounds to 0x0000). */
-static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, __m128i keep, __m256 s)
-{
-    __m256 lo = _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)x)), 16));
-    __m256 hi = _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + 8))), 16));
-    lo = _mm256_and_ps(_mm256_mul_ps(lo, s), _mm256_castsi256_ps(_mm256_cvtepi8_epi32(keep)));
-    hi = _mm256_and_ps(_mm256_mul_ps(hi, s),
-                       _mm256_castsi256_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(keep, 8))));
-    /* packus interleaves the 128-bit halves: 0-3, 8-11, 4-7, 12-15; the
-     * permute puts them back in order */
-    __m256i packed = _mm256_packus_epi32(half_round_bf16_avx2(lo), half_round_bf16_avx2(hi));
-    _mm256_storeu_si256((__m256i *)y, _mm256_permute4x64_epi64(packed, 0xD8));
-}
-
-/* The same for f16, with F16C (vcvtps2ph rounds to nearest-even and quiets
- * NaN exactly as half.h does).  The rounding control must be an 8-bit
- * immediate: a macro, not a const variable (that builds only when the
- * optimizer folds it). */
-#define F16_ROUND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-static inline void scale16_f16_avx2(const uint16_t *x, uint16_t *y, __m128i keep, __m256 s)
-{
-    __m256 lo = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x)), s);
-    __m256 hi = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 8))), s);
-    __m128i keep_lo = _mm_cvtepi8_epi16(keep), keep_hi = _mm_cvtepi8_epi16(_mm_srli_si128(keep, 8));
-    _mm_storeu_si128((__m128i *)y, _mm_and_si128(_mm256_cvtps_ph(lo, F16_ROUND), keep_lo));
-    _mm_storeu_si128((__m128i *)(y + 8), _mm_and_si128(_mm256_cvtps_ph(hi, F16_ROUND), keep_hi));
+    const out_avx2 out = {.kind = OUT_F64, .x = x, .y = y, .s64 = s, .stream = stream,
+                          .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
+    run_tiles(ms, first, n, &out, mask);
 }
 
 static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
                               int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
                               int stream_hint)
 {
-    philox_avx2 px;
-    philox_avx2_init(&px, ms);
-    _Alignas(32) uint8_t keep[KEEP_BYTES];
-    const __m256 scale = _mm256_set1_ps(s);
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        const uint16_t *xt = x + done;
-        uint16_t *yt = y + done;
-        /* the tile after this one: prefetched while this one's Philox runs */
-        ahead next = kernels_next_tile(x, y, sizeof *x, n, done, len, TILE, stream_hint, 0);
-        const uint8_t *kb = keep + tile_keep_avx2(ms, &px, first + done, len, keep, next);
-        size_t k = 0;
-        if (bf16) {
-            for (; k + 16 <= len; k += 16)
-                scale16_bf16_avx2(xt + k, yt + k, _mm_loadu_si128((const __m128i *)(kb + k)), scale);
-        } else {
-            for (; k + 16 <= len; k += 16)
-                scale16_f16_avx2(xt + k, yt + k, _mm_loadu_si128((const __m128i *)(kb + k)), scale);
-        }
-        for (; k < len; k++) /* the last len % 16 elements of the call */
-            yt[k] = half_dropout_one(bf16, kb[k] != 0, xt[k], s);
-        if (mask)
-            pack_keep_avx2(kb, len, mask + done / 8);
-    }
+    (void)stream_hint; /* plain stores: half-precision dropout is bound by Philox */
+    const out_avx2 bf16_out = {.kind = OUT_BF16, .x = x, .y = y, .s = s,
+                               .s_finite = s <= 3.4028234663852886e38f};
+    const out_avx2 f16_out = {.kind = OUT_F16, .x = x, .y = y, .s = s};
+    if (bf16) /* two calls, so each inlines its own element loop */
+        run_tiles(ms, first, n, &bf16_out, mask);
+    else
+        run_tiles(ms, first, n, &f16_out, mask);
 }
 
 static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,

@@ -25,4 +25,12 @@ static inline __m256i half_round_bf16_avx2(__m256 v)
     return _mm256_blendv_epi8(rounded, quiet, nan);
 }
 
+/* The same for lanes known to hold no NaN: (b + 0x7FFF + ((b >> 16) & 1)) >> 16. */
+static inline __m256i half_round_bf16_avx2_finite(__m256 v)
+{
+    const __m256i b = _mm256_castps_si256(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    return _mm256_srli_epi32(_mm256_add_epi32(b, _mm256_add_epi32(_mm256_set1_epi32(0x7FFF), lsb)), 16);
+}
+
 #endif /* DROPOUT_HALF_AVX2_H */

@@ -25,4 +25,12 @@ static inline __m512i half_round_bf16_avx512(__m512 v)
     return _mm512_mask_or_epi32(rounded, nan, high, _mm512_set1_epi32(0x40));
 }
 
+/* The same for lanes known to hold no NaN: (b + 0x7FFF + ((b >> 16) & 1)) >> 16. */
+static inline __m512i half_round_bf16_avx512_finite(__m512 v)
+{
+    const __m512i b = _mm512_castps_si512(v);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+    return _mm512_srli_epi32(_mm512_add_epi32(b, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), lsb)), 16);
+}
+
 #endif /* DROPOUT_HALF_AVX512_H */

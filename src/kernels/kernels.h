@@ -20,14 +20,11 @@
 
 #include "../mask.h"
 
-/* Memory-traffic thresholds.  From PREFETCH_MIN_BYTES of input per call on,
- * the SIMD kernels prefetch the next tile while Philox runs (smaller calls are
- * in cache anyway).  Callers (ops.c, the family) pass stream = 1 from
- * STREAM_MIN_BYTES of output on: y is then written with streaming
- * (non-temporal) stores, as memcpy does for large copies: an output this big
- * does not stay in the cache anyway, and skipping the read-for-ownership of y
- * saves a third of the memory traffic. */
-#define PREFETCH_MIN_BYTES ((size_t)1 << 20)
+/* Callers (ops.c, the family) pass stream = 1 from STREAM_MIN_BYTES of
+ * output on: y is then written with streaming (non-temporal) stores, as
+ * memcpy does for large copies: an output this big does not stay in the
+ * cache anyway, and skipping the read-for-ownership of y saves a third of
+ * the memory traffic. */
 #ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
 #define STREAM_MIN_BYTES ((size_t)16 << 20)
 #endif
@@ -41,29 +38,6 @@ static inline unsigned kernels_bits8_at(const uint8_t *bits, size_t k)
     if (b == 0)
         return bits[k / 8];
     return ((unsigned)bits[k / 8] >> b | (unsigned)bits[k / 8 + 1] << (8 - b)) & 0xFFu;
-}
-
-/* What a tile loop prefetches while the current tile's Philox runs (so that
- * compute and memory traffic overlap instead of taking turns): the next
- * tile's x, and its y unless y is written with streaming stores. */
-typedef struct kernels_ahead {
-    const char *x;
-    const char *y; /* NULL: not prefetched (streaming stores) */
-    size_t bytes;  /* of each; 0: nothing (a call small enough to be in cache) */
-} kernels_ahead;
-
-/* The tile after elements [done, done + len) of an n-element call over x and
- * y, tiles of `tile` elements of elem_size bytes. */
-static inline kernels_ahead kernels_next_tile(const void *x, const void *y, size_t elem_size,
-                                              size_t n, size_t done, size_t len, size_t tile,
-                                              int stream_hint, int y_streams)
-{
-    const size_t rest = n - done - len, next_len = rest < tile ? rest : tile;
-    kernels_ahead next = {(const char *)x + (done + len) * elem_size,
-                          y_streams ? NULL : (const char *)y + (done + len) * elem_size,
-                          stream_hint || n * elem_size >= PREFETCH_MIN_BYTES ? next_len * elem_size
-                                                                             : 0};
-    return next;
 }
 
 /* Streaming stores need an element-aligned output (a float * from C always
@@ -89,8 +63,8 @@ typedef struct dropout_kernels {
     /* y = keep ? x * s : +0.0, and the packed mask when mask != NULL.
      * Backward regenerating the mask is this same kernel on (dy, dx).
      * stream != 0: y is part of an output too big for the cache, so ISAs
-     * that can prefetch x ahead and write y with streaming stores do; the
-     * bits written are the same either way. */
+     * that have streaming stores use them; the bits written are the same
+     * either way. */
     void (*forward_f32)(const mask_stream *ms, uint64_t first, size_t n, float s,
                         const float *x, float *y, uint8_t *mask, int stream);
     void (*forward_f64)(const mask_stream *ms, uint64_t first, size_t n, double s,

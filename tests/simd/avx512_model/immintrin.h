@@ -20,7 +20,7 @@
 typedef union { uint8_t b[64]; uint32_t d[16]; uint64_t q[8]; } __m512i;
 typedef struct { float f[16]; } __m512;
 typedef struct { double f[8]; } __m512d;
-typedef uint16_t __mmask16; typedef uint8_t __mmask8; typedef uint64_t __mmask64;
+typedef uint16_t __mmask16; typedef uint8_t __mmask8; typedef uint32_t __mmask32; typedef uint64_t __mmask64;
 #define _MM_PERM_CDAB 0xB1
 #define I static inline /* one model function per intrinsic */
 I __m512i _mm512_add_epi64(__m512i a, __m512i b){ for(int i=0;i<8;i++) a.q[i]+=b.q[i]; return a; }
@@ -57,6 +57,12 @@ I __m512i _mm512_unpacklo_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<
 I __m512i _mm512_unpackhi_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.d[4*l]=a.d[4*l+2]; r.d[4*l+1]=b.d[4*l+2]; r.d[4*l+2]=a.d[4*l+3]; r.d[4*l+3]=b.d[4*l+3]; } return r; }
 I __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l]; r.q[2*l+1]=b.q[2*l]; } return r; }
 I __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++){ r.q[2*l]=a.q[2*l+1]; r.q[2*l+1]=b.q[2*l+1]; } return r; }
+/* the dense Philox layout (one block per 32-bit lane) */
+I __m512i _mm512_setr_epi32(int a0,int a1,int a2,int a3,int a4,int a5,int a6,int a7,int a8,int a9,int a10,int a11,int a12,int a13,int a14,int a15){ __m512i r; int v[16]={a0,a1,a2,a3,a4,a5,a6,a7,a8,a9,a10,a11,a12,a13,a14,a15}; for(int i=0;i<16;i++) r.d[i]=(uint32_t)v[i]; return r; }
+I __mmask16 _mm512_cmplt_epu32_mask(__m512i a, __m512i b){ unsigned k=0; for(int i=0;i<16;i++) k|=(unsigned)(a.d[i]<b.d[i])<<i; return (__mmask16)k; }
+I __m512i _mm512_mask_add_epi32(__m512i src, __mmask16 k, __m512i a, __m512i b){ for(int i=0;i<16;i++) if((k>>i)&1) src.d[i]=a.d[i]+b.d[i]; return src; }
+/* lanes where k is set: shuffle_epi32(a, imm); the others: src */
+I __m512i _mm512_mask_shuffle_epi32(__m512i src, __mmask16 k, __m512i a, int imm){ __m512i t; for(int l=0;l<4;l++) for(int j=0;j<4;j++) t.d[4*l+j]=a.d[4*l+((imm>>(2*j))&3)]; for(int i=0;i<16;i++) if((k>>i)&1) src.d[i]=t.d[i]; return src; }
 /* 16-bit lanes (forward_half): conversions, rounding and moves */
 typedef union { uint16_t h[16]; uint32_t d[8]; } __m256i;
 #define _MM_FROUND_TO_NEAREST_INT 0x00
@@ -77,6 +83,23 @@ I __m512i _mm512_castps_si512(__m512 a){ __m512i r; memcpy(&r,&a,64); return r; 
  * in test_family_half) */
 I __m512 _mm512_cvtph_ps(__m256i a){ __m512 r; for(int i=0;i<16;i++) r.f[i]=half_f32_from_f16(a.h[i]); return r; }
 I __m256i _mm512_cvtps_ph(__m512 a, int imm){ __m256i r; (void)imm; for(int i=0;i<16;i++) r.h[i]=half_f16_from_f32(a.f[i]); return r; }
+/* 32 half-precision elements per step (forward_half) */
+I __m512i _mm512_setzero_si512(void){ __m512i r; memset(&r,0,64); return r; }
+I __m512 _mm512_mul_ps(__m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]*=b.f[i]; return a; }
+I __m512i _mm512_set1_epi16(short x){ __m512i r; for(int i=0;i<32;i++){ uint16_t v=(uint16_t)x; memcpy(r.b+2*i,&v,2);} return r; }
+I uint16_t model_h(const __m512i *a, int i){ uint16_t v; memcpy(&v,a->b+2*i,2); return v; }
+I void model_set_h(__m512i *a, int i, uint16_t v){ memcpy(a->b+2*i,&v,2); }
+I __m512i _mm512_unpacklo_epi16(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++) for(int j=0;j<4;j++){ model_set_h(&r,8*l+2*j,model_h(&a,8*l+j)); model_set_h(&r,8*l+2*j+1,model_h(&b,8*l+j)); } return r; }
+I __m512i _mm512_unpackhi_epi16(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++) for(int j=0;j<4;j++){ model_set_h(&r,8*l+2*j,model_h(&a,8*l+4+j)); model_set_h(&r,8*l+2*j+1,model_h(&b,8*l+4+j)); } return r; }
+I __mmask32 _mm512_cmpgt_epi16_mask(__m512i a, __m512i b){ uint32_t k=0; for(int i=0;i<32;i++) k|=(uint32_t)((int16_t)model_h(&a,i)>(int16_t)model_h(&b,i))<<i; return k; }
+I uint16_t model_sat_u16(uint32_t v){ int32_t s=(int32_t)v; return (uint16_t)(s<0?0:s>65535?65535:s); }
+I __m512i _mm512_packus_epi32(__m512i a, __m512i b){ __m512i r; for(int l=0;l<4;l++) for(int j=0;j<4;j++){ model_set_h(&r,8*l+j,model_sat_u16(a.d[4*l+j])); model_set_h(&r,8*l+4+j,model_sat_u16(b.d[4*l+j])); } return r; }
+I __m256i _mm512_castsi512_si256(__m512i a){ __m256i r; memcpy(&r,&a,32); return r; }
+I __m256i _mm512_extracti64x4_epi64(__m512i a, int i){ __m256i r; memcpy(&r,a.b+32*(i&1),32); return r; }
+I __m512i _mm512_castsi256_si512(__m256i a){ __m512i r; memset(&r,0,64); memcpy(&r,&a,32); return r; }
+I __m512i _mm512_inserti64x4(__m512i a, __m256i b, int i){ memcpy(a.b+32*(i&1),&b,32); return a; }
+I void _mm512_storeu_si512(void *p, __m512i v){ memcpy(p,&v,64); }
+I __m512i _mm512_maskz_mov_epi16(__mmask32 k, __m512i a){ for(int i=0;i<32;i++) if(!((k>>i)&1)) model_set_h(&a,i,0); return a; }
 /* streaming stores fault on a misaligned address: so does the model */
 I void _mm512_stream_ps(float *p, __m512 v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
 I void _mm512_stream_pd(double *p, __m512d v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }

@@ -1,0 +1,36 @@
+/*
+ * bench_limits.h — the yardsticks of `dropout bench` (bench_limits.c): the
+ * memory roofline y = s * x (plain and streaming stores) and the compute
+ * limit, a loop that only generates mask stream v1's random bytes.
+ */
+#ifndef DROPOUT_CLI_BENCH_LIMITS_H
+#define DROPOUT_CLI_BENCH_LIMITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* y[i] = s * x[i], plain stores (the compiler's loop), in the vectors of
+ * `level` (bench_philox_level). */
+void bench_scale(int level, int f64, size_t n, double s, const void *x, void *y);
+/* The same with streaming stores where the machine has them (x86-64);
+ * elsewhere plain, and bench_scale_streaming_available() says 0. */
+void bench_scale_streaming(int level, int f64, size_t n, double s, const void *x, void *y);
+int bench_scale_streaming_available(void);
+
+typedef struct bench_philox_args {
+    uint64_t seed, stream;
+    uint32_t t0;  /* bytes below it count (the keep test of SPEC section 2) */
+    int level;    /* 0: plain C, 1: AVX2, 2: AVX-512 (what the CPU runs; also the
+                   * memory loops' vectors) */
+} bench_philox_args;
+
+/* The level that matches an ISA name of dropout_isa(): 0 plain C, 1 AVX2,
+ * 2 AVX-512. */
+int bench_philox_level(const char *isa);
+
+/* Philox4x32-10 of the blocks of elements [first, first + n), their bytes
+ * compared with t0; returns how many are below (so nothing is optimized
+ * away). */
+uint64_t bench_philox(const bench_philox_args *a, uint64_t first, size_t n);
+
+#endif /* DROPOUT_CLI_BENCH_LIMITS_H */
