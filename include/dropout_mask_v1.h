@@ -204,12 +204,14 @@ DROPOUT_MASK_V1_QUALIFIER int dropout_mask_v1_byte_keep(dropout_mask_v1_stream m
 }
 
 /* Keep bits of the 16 elements of block j: bit k is the keep bit of element
- * 16j + k.  One Philox call (plus a tie draw for each byte equal to t0). */
+ * 16j + k.  One Philox call, then the 16 byte compares as straight-line
+ * code (compilers unroll and vectorize it), then a tie draw for each byte
+ * equal to t0 (1 in 256). */
 DROPOUT_MASK_V1_QUALIFIER dropout_mask_v1_u32 dropout_mask_v1_keep_bits16(
     dropout_mask_v1_stream ms, dropout_mask_v1_u64 block_index)
 {
     dropout_mask_v1_words words;
-    dropout_mask_v1_u32 bits = 0;
+    dropout_mask_v1_u32 bits = 0, ties = 0;
     unsigned k;
     if (ms.threshold >= DROPOUT_MASK_V1_THRESHOLD_ALL)
         return 0xFFFFu;
@@ -218,8 +220,14 @@ DROPOUT_MASK_V1_QUALIFIER dropout_mask_v1_u32 dropout_mask_v1_keep_bits16(
     words = dropout_mask_v1_block(ms, block_index);
     for (k = 0; k < DROPOUT_MASK_V1_BLOCK_ELEMENTS; k++) {
         dropout_mask_v1_u32 r = dropout_mask_v1_byte(words, k);
-        dropout_mask_v1_u64 index = block_index * DROPOUT_MASK_V1_BLOCK_ELEMENTS + k;
-        bits |= (dropout_mask_v1_u32)dropout_mask_v1_byte_keep(ms, r, index) << k;
+        bits |= (dropout_mask_v1_u32)(r < ms.t0) << k;
+        ties |= (dropout_mask_v1_u32)(r == ms.t0) << k;
+    }
+    if (ties != 0) {
+        for (k = 0; k < DROPOUT_MASK_V1_BLOCK_ELEMENTS; k++)
+            if (((ties >> k) & 1u) &&
+                dropout_mask_v1_tie_keep(ms, block_index * DROPOUT_MASK_V1_BLOCK_ELEMENTS + k))
+                bits |= 1u << k;
     }
     return bits;
 }

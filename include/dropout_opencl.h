@@ -33,10 +33,10 @@
  * the runtime returned.  dropout_opencl_status_string() names both.
  *
  * Kernels: one work-item per 16-element block of the call (call elements
- * 16g ... 16g + 15 and bytes 2g, 2g + 1 of the packed mask), in a
- * grid-stride loop, so any global and work-group size computes the same
- * bits (dropout_opencl_set_launch chooses them; the default suits CPUs and
- * GPUs alike).
+ * 16g ... 16g + 15 and bytes 2g, 2g + 1 of the packed mask); a launch with
+ * fewer work-items than blocks loops over them (grid stride), so any global
+ * and work-group size computes the same bits (dropout_opencl_set_launch
+ * chooses them; the default is one work-item per block, 64 to a group).
  *
  * Devices: kept f32 elements are one IEEE multiply, so the device must
  * support single-precision denormals and round-to-nearest (the OpenCL

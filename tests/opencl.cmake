@@ -20,6 +20,7 @@
 set(DROPOUT_OPENCL_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/opencl)
 set(opencl_tests test_opencl_header test_opencl opencl_cli opencl_pyopencl)
 
+find_package(Threads REQUIRED)
 if(NOT TARGET dropout_opencl)
   foreach(name ${opencl_tests})
     add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -E echo
@@ -49,7 +50,7 @@ target_include_directories(test_opencl PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME test_opencl COMMAND test_opencl)
 
 foreach(name test_opencl_header test_opencl)
-  target_link_libraries(${name} PRIVATE dropout::opencl m)
+  target_link_libraries(${name} PRIVATE dropout::opencl Threads::Threads m)
   target_compile_options(${name} PRIVATE ${DROPOUT_WARNINGS})
 endforeach()
 

@@ -27,16 +27,15 @@ extern const unsigned char dropout_opencl_kernels_source[];
 #define FLAG_COPY 8u
 
 #define DEFAULT_LOCAL_SIZE 64
-#define GROUPS_PER_COMPUTE_UNIT 16 /* enough to fill a GPU, few enough to amortize */
 
 struct dropout_opencl {
     cl_context context;
     cl_device_id device;
     cl_program program;
-    cl_kernel kernel;
+    cl_kernel kernel;        /* dropout_apply: one block per work-item      */
+    cl_kernel strided;       /* dropout_apply_strided: fewer work-items     */
     int has_fp64;
-    size_t max_local_size;   /* CL_KERNEL_WORK_GROUP_SIZE                  */
-    cl_uint compute_units;
+    size_t max_local_size;   /* CL_KERNEL_WORK_GROUP_SIZE of both           */
     size_t global_size;      /* dropout_opencl_set_launch; 0 = choose      */
     size_t local_size;
     pthread_mutex_t lock;    /* kernel arguments are shared state          */
@@ -134,6 +133,8 @@ void dropout_opencl_destroy(dropout_opencl *dcl)
         return;
     if (dcl->kernel)
         clReleaseKernel(dcl->kernel);
+    if (dcl->strided)
+        clReleaseKernel(dcl->strided);
     if (dcl->program)
         clReleaseProgram(dcl->program);
     if (dcl->context)
@@ -186,17 +187,19 @@ int dropout_opencl_create(dropout_opencl **out, cl_context context, cl_device_id
     if (err == CL_SUCCESS)
         dcl->kernel = clCreateKernel(dcl->program, "dropout_apply", &err);
     if (err == CL_SUCCESS)
-        err = clGetKernelWorkGroupInfo(dcl->kernel, device, CL_KERNEL_WORK_GROUP_SIZE,
-                                       sizeof dcl->max_local_size, &dcl->max_local_size, NULL);
+        dcl->strided = clCreateKernel(dcl->program, "dropout_apply_strided", &err);
+    size_t plain_local = 0, strided_local = 0;
     if (err == CL_SUCCESS)
-        err = clGetDeviceInfo(device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof dcl->compute_units,
-                              &dcl->compute_units, NULL);
+        err = clGetKernelWorkGroupInfo(dcl->kernel, device, CL_KERNEL_WORK_GROUP_SIZE,
+                                       sizeof plain_local, &plain_local, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(dcl->strided, device, CL_KERNEL_WORK_GROUP_SIZE,
+                                       sizeof strided_local, &strided_local, NULL);
     if (err != CL_SUCCESS) {
         dropout_opencl_destroy(dcl);
         return err;
     }
-    if (dcl->compute_units == 0)
-        dcl->compute_units = 1;
+    dcl->max_local_size = plain_local < strided_local ? plain_local : strided_local;
     *out = dcl;
     return DROPOUT_OK;
 }
@@ -298,8 +301,10 @@ static size_t round_up(size_t value, size_t multiple)
     return (value + multiple - 1) / multiple * multiple;
 }
 
-/* One enqueue: the kernel over ceil(n / 16) blocks, or (n == 0, or nothing
- * to do) a marker, so that `event` always means "this call is done". */
+/* One enqueue: a kernel over ceil(n / 16) blocks, or (n == 0, or nothing
+ * to do) a marker, so that `event` always means "this call is done".  The
+ * default launch is one work-item per block (dropout_apply); a caller's
+ * global size below the block count runs dropout_apply_strided. */
 static int enqueue(dropout_opencl *dcl, cl_command_queue queue, const launch *l, int nothing,
                    cl_uint wait_count, const cl_event *wait_list, cl_event *event)
 {
@@ -312,17 +317,14 @@ static int enqueue(dropout_opencl *dcl, cl_command_queue queue, const launch *l,
     pthread_mutex_lock(&dcl->lock);
     size_t local = dcl->local_size, global = dcl->global_size;
     if (global == 0) {
-        size_t group = local ? local : DEFAULT_LOCAL_SIZE;
-        if (group > dcl->max_local_size)
-            group = dcl->max_local_size;
-        size_t groups = (blocks + group - 1) / group;
-        size_t most = (size_t)dcl->compute_units * GROUPS_PER_COMPUTE_UNIT;
-        global = (groups < most ? groups : most) * group;
-        local = group;
+        local = local ? local : DEFAULT_LOCAL_SIZE;
+        if (local > dcl->max_local_size)
+            local = dcl->max_local_size;
+        global = round_up(blocks, local);
     } else if (local != 0) {
         global = round_up(global, local);
     }
-    cl_kernel k = dcl->kernel;
+    cl_kernel k = global >= blocks ? dcl->kernel : dcl->strided;
     cl_int err = CL_SUCCESS;
     cl_uint arg = 0;
 #define ARG(value) \

@@ -21,6 +21,8 @@
  * around the call's range must keep it.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <pthread.h>
+
 #include "test_util.h"
 
 #include "opencl_util.h"
@@ -461,6 +463,68 @@ static void events(void)
     printf("  events: wait lists are waited for, every call returns its event: done\n");
 }
 
+/* ---- threads: one object, several host threads, each with its own queue ------ */
+
+#define THREADS 4
+#define THREAD_CALLS 25
+#define THREAD_N 1000
+
+typedef struct thread_work {
+    int index;
+    long mismatches;
+    int failed_calls;
+} thread_work;
+
+static void *thread_main(void *arg)
+{
+    thread_work *w = arg;
+    cl_int err;
+    cl_command_queue queue = clCreateCommandQueue(dev.context, dev.device, 0, &err);
+    cl_mem x = clCreateBuffer(dev.context, CL_MEM_READ_WRITE, THREAD_N * 4, NULL, &err);
+    cl_mem y = clCreateBuffer(dev.context, CL_MEM_READ_WRITE, THREAD_N * 4, NULL, &err);
+    float in[THREAD_N], want[THREAD_N], got[THREAD_N];
+    for (int k = 0; k < THREAD_N; k++)
+        in[k] = (float)(k + w->index);
+    clEnqueueWriteBuffer(queue, x, CL_TRUE, 0, sizeof in, in, 0, NULL, NULL);
+    for (int call = 0; call < THREAD_CALLS; call++) {
+        dropout_params params = {0.3, (uint64_t)w->index, (uint64_t)call, (uint64_t)call * 7,
+                                 DROPOUT_TRAIN};
+        dropout_forward_f32(&params, want, in, THREAD_N, NULL, 0);
+        if (dropout_opencl_forward(dcl, queue, &params, DROPOUT_DTYPE_F32, y, 0, x, 0, THREAD_N,
+                                   NULL, 0, 0, 0, NULL, NULL) != DROPOUT_OK ||
+            clEnqueueReadBuffer(queue, y, CL_TRUE, 0, sizeof got, got, 0, NULL, NULL) !=
+                CL_SUCCESS) {
+            w->failed_calls++;
+            continue;
+        }
+        for (int k = 0; k < THREAD_N; k++)
+            w->mismatches += bits_f32(got[k]) != bits_f32(want[k]);
+    }
+    clReleaseMemObject(x);
+    clReleaseMemObject(y);
+    clReleaseCommandQueue(queue);
+    return NULL;
+}
+
+static void threads(void)
+{
+    pthread_t ids[THREADS];
+    thread_work work[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        work[t] = (thread_work){t, 0, 0};
+        REQUIRE(pthread_create(&ids[t], NULL, thread_main, &work[t]) == 0, "pthread_create");
+    }
+    long mismatches = 0;
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(ids[t], NULL);
+        mismatches += work[t].mismatches;
+        CHECK(work[t].failed_calls == 0, "thread %d: %d calls failed", t, work[t].failed_calls);
+    }
+    CHECK(mismatches == 0, "threads: %ld elements differ from the CPU", mismatches);
+    printf("  %d host threads x %d calls on one object, own queues: %ld differences\n", THREADS,
+           THREAD_CALLS, mismatches);
+}
+
 /* ---- errors: the CPU's status, nothing written, no event ---------------------- */
 
 static cl_event no_event;
@@ -650,6 +714,7 @@ int main(void)
 #define TIMED(call) call; printf("    (%.2f s)\n", test_seconds() - t); t = test_seconds()
     TIMED(errors());
     TIMED(events());
+    TIMED(threads());
     TIMED(every_tail(&rng));
     TIMED(random_cases(&rng, 160));
     TIMED(geometries(&rng));
