@@ -90,6 +90,8 @@ def main():
     parser.add_argument("--batch", type=int, default=16, help="MobileNetV3-small batch")
     parser.add_argument("--size", type=int, default=224, help="MobileNetV3-small image size")
     parser.add_argument("--mlp-batch", type=int, default=128)
+    parser.add_argument("--models", nargs="+", choices=["mobilenet", "mlp"],
+                        default=["mobilenet", "mlp"])
     args = parser.parse_args()
     print("# %s, Python %s, torch %s, libdropout %s (%s), %d CPUs, load %s" % (
         platform.machine(), platform.python_version(), torch.__version__,
@@ -101,10 +103,12 @@ def main():
     for threads in args.threads:
         torch.set_num_threads(threads)
         dropout.set_threads(threads)
-        measure("%d: MobileNetV3-small, %dx3x%dx%d" % (threads, args.batch, args.size, args.size),
-                *mobilenet(args.batch, args.size), args.rounds, args.steps)
-        measure("%d: MNIST MLP, batch %d" % (threads, args.mlp_batch),
-                *mnist_mlp(args.mlp_batch), args.rounds, args.steps)
+        if "mobilenet" in args.models:
+            measure("%d: MobileNetV3-small, %dx3x%dx%d" % (threads, args.batch, args.size, args.size),
+                    *mobilenet(args.batch, args.size), args.rounds, args.steps)
+        if "mlp" in args.models:
+            measure("%d: MNIST MLP, batch %d" % (threads, args.mlp_batch),
+                    *mnist_mlp(args.mlp_batch), args.rounds, args.steps)
 
 
 if __name__ == "__main__":

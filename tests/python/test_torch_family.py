@@ -352,6 +352,99 @@ class Values(unittest.TestCase):
                 self.assertTrue(same_bits(*grads))
 
 
+class PyTorchDropoutNdExpectations(unittest.TestCase):
+    """test_dropout.py's checks of the Nd and alpha modules, against the
+    drop-ins, with bounds worked out to 6 sigma."""
+
+    def check_dropout(self, cls, input, memory_format=torch.contiguous_format):
+        # _test_dropout: input filled with 1 - p; output and gradient means
+        # close to 1 - p.  A mask element of G elements keeps all of them with
+        # probability 1 - p: sigma of the mean = sqrt(G p (1 - p) / n).
+        p = 0.2
+        n = input.numel()
+        group = n // math.prod(input.shape[:2]) if cls is not dt.Dropout else 1
+        bound = 6 * math.sqrt(group * p * (1 - p) / n)
+        input = input.fill_(1 - p)
+        for inplace in (False, True):
+            module = cls(p, inplace)
+            input_var = input.clone(memory_format=memory_format).requires_grad_()
+            output = module(input_var + 0 if inplace else input_var)
+            self.assertTrue(output.is_contiguous(memory_format=memory_format))
+            self.assertLess(abs(output.data.double().mean().item() - (1 - p)), bound)
+            output.backward(input)
+            self.assertTrue(input_var.grad.is_contiguous(memory_format=memory_format))
+            self.assertLess(abs(input_var.grad.data.double().mean().item() - (1 - p)), bound)
+        for inplace in (True, False):
+            module = cls(p, inplace).eval()
+            self.assertTrue(torch.equal(input, module(input)))
+        str(module)
+
+    def check_discontiguous(self, cls, memory_format=torch.contiguous_format):
+        # _test_dropout_discontiguous: p = 0 and p close to 0 keep the values
+        # and give an output in the input's memory format.
+        for p in (0, 1e-10):
+            inp = torch.ones(2, 3, 3, 3)
+            discontiguous = torch.empty(2, 3, 3, 6, memory_format=memory_format)[..., ::2]
+            discontiguous.copy_(inp)
+            out = cls(p=p)(discontiguous)
+            if p != 0:
+                self.assertTrue(out.is_contiguous(memory_format=memory_format))
+            self.assertTrue(torch.equal(out, discontiguous))
+
+    def check_no_batch(self, module, input):
+        # _test_dropoutNd_no_batch: an unbatched input gets sample 0's mask
+        torch.manual_seed(5)
+        unbatched = module(input.clone())
+        torch.manual_seed(5)
+        batched = module(input.clone().unsqueeze(0)).squeeze(0)
+        self.assertTrue(torch.equal(unbatched, batched))
+
+    def check_channel_zero(self, module, input):
+        result = module(input)
+        per_channel = math.prod(input.shape[2:])
+        for b in range(input.shape[0]):
+            for c in range(input.shape[1]):
+                self.assertIn(result[b, c].count_nonzero().item(), (0, per_channel))
+
+    def test_dropout1d_2d_3d(self):
+        self.check_dropout(dt.Dropout, torch.empty(1000))
+        self.check_dropout(dt.Dropout, torch.empty(1000).bfloat16())
+        self.check_discontiguous(dt.Dropout)
+        self.check_discontiguous(dt.Dropout, torch.channels_last)
+        self.check_dropout(dt.Dropout1d, torch.empty(12, 13, 14, dtype=torch.float64))
+        self.check_dropout(dt.Dropout2d, torch.empty(1000, 3, 4, 2))
+        self.check_dropout(dt.Dropout2d, torch.empty(1000, 3, 4, 2), torch.channels_last)
+        self.check_discontiguous(dt.Dropout2d)
+        self.check_discontiguous(dt.Dropout2d, torch.channels_last)
+        self.check_dropout(dt.Dropout3d, torch.empty(1000, 2, 2, 3, 2))
+        self.check_discontiguous(dt.Dropout3d)
+        for inplace in (False, True):
+            self.check_no_batch(dt.Dropout1d(0.5, inplace), torch.rand(50, 2))
+            self.check_no_batch(dt.Dropout3d(0.5, inplace), torch.rand(50, 2, 2, 2))
+            self.check_channel_zero(dt.Dropout1d(0.5, inplace), torch.ones(10, 4, 2))
+            self.check_channel_zero(dt.Dropout2d(0.5, inplace), torch.ones(10, 4, 2, 2))
+            self.check_channel_zero(dt.Dropout3d(0.5, inplace), torch.ones(10, 4, 2, 2, 2))
+        self.assertEqual(DF.dropout(torch.tensor([])).shape, (0,))
+
+    def test_alpha_dropout_keeps_mean_and_std(self):
+        # _test_alpha_dropout: |mean(y) - mean(x)| and |std(y) - std(x)| < 0.1
+        # for p = 0.2, 0.5, 0.8 (0.1 is > 6 sigma for these sizes: the mean
+        # of 5000 unit-variance values has sigma 0.014; FeatureAlphaDropout's
+        # 1000 channels of 50 elements, sigma <= sqrt(50 / 50000) = 0.032).
+        torch.manual_seed(0)
+        cases = [(dt.AlphaDropout, torch.randn(5000)),
+                 (dt.FeatureAlphaDropout, torch.randn(1000, 2, 1, 5, 5)),
+                 (dt.FeatureAlphaDropout, torch.randn(50, 20, 16, 16))]
+        for cls, input in cases:
+            for p in (0.2, 0.5, 0.8):
+                with self.subTest(cls=cls.__name__, p=p):
+                    input_var = input.clone().requires_grad_()
+                    output = cls(p)(input_var)
+                    self.assertLess(abs(output.data.mean() - input.mean()).item(), 0.1)
+                    self.assertLess(abs(output.data.std() - input.std()).item(), 0.1)
+                    output.backward(input)
+
+
 class BiasDropoutResidual(unittest.TestCase):
     def test_fused_equals_the_three_steps_and_its_gradients(self):
         for dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
