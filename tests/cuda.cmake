@@ -71,3 +71,11 @@ if(DROPOUT_CUDA_DEVICE_TESTS)
                    "(DROPOUT_CUDA_DEVICE_TESTS=ON): it will fail here")
   endif()
 endif()
+
+# The CLI's --device cuda (cli/device_cuda.c): without a GPU, one error line
+# and a non-zero exit; with one, the CPU's output.
+if(TARGET dropout_cli)
+  add_test(NAME cuda_cli COMMAND ${CMAKE_COMMAND} -DDROPOUT=$<TARGET_FILE:dropout_cli>
+           -DGPU=${DROPOUT_CUDA_GPU} -P ${DROPOUT_CUDA_TESTS_DIR}/check_cli.cmake)
+  set_tests_properties(cuda_cli PROPERTIES LABELS "cuda;cli")
+endif()
