@@ -6,9 +6,10 @@
 
 #include "device.h"
 
-static const cli_device_ops *const device_table[] = {&cli_device_cpu, &cli_device_opencl};
+static const cli_device_ops *const device_table[] = {&cli_device_cpu, &cli_device_opencl,
+                                                     &cli_device_cuda};
 
-const char *const cli_device_names[] = {"cpu", "opencl", NULL};
+const char *const cli_device_names[] = {"cpu", "opencl", "cuda", NULL};
 
 int cli_device_open(cli_device *device, const char *command, const cli_device_choice *choice)
 {

@@ -1,6 +1,6 @@
 /*
  * device.h — where `dropout mask`, `forward`, `backward` and `bench` run:
- * `--device cpu|opencl` (plus each device's own index option), one row per
+ * `--device cpu|opencl|cuda` (plus each device's own index option), one row per
  * device in device.c's table.
  *
  * A subcommand adds the options with CLI_DEVICE_OPTIONS, opens the device
@@ -35,11 +35,11 @@ typedef struct cli_device_choice {
     uint64_t cl_device; /* --cl-device: index among the OpenCL devices   */
 } cli_device_choice;
 
-extern const char *const cli_device_names[]; /* {"cpu", "opencl", NULL} */
+extern const char *const cli_device_names[]; /* {"cpu", "opencl", "cuda", NULL} */
 
 #define CLI_DEVICE_OPTIONS(choice)                                                           \
     CLI_OPTION_CHOICE("--device", &(choice)->device, cli_device_names, NULL,                 \
-                      "where to run: cpu (default) or opencl; same bits on both"),           \
+                      "where to run: cpu (default), opencl or cuda; same bits on all"),     \
         CLI_OPTION("--cl-device", CLI_U64, &(choice)->cl_device, "N",                        \
                    "which OpenCL device (default 0; 'dropout version' lists them)", 0)
 
@@ -77,5 +77,6 @@ void cli_device_list(FILE *out);
 
 extern const cli_device_ops cli_device_cpu;    /* device.c        */
 extern const cli_device_ops cli_device_opencl; /* device_opencl.c */
+extern const cli_device_ops cli_device_cuda;   /* device_cuda.c   */
 
 #endif /* DROPOUT_CLI_DEVICE_H */

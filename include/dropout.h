@@ -83,7 +83,9 @@ typedef enum dropout_status {
     DROPOUT_ERROR_BAD_STATE = 8,        /* serialized state corrupt/unknown   */
     DROPOUT_ERROR_OVERLAP = 9,          /* input and output partially overlap */
     DROPOUT_ERROR_INVALID_SHAPE = 10,   /* bad dropout_shape or row length    */
-    DROPOUT_ERROR_INVALID_DTYPE = 11    /* dtype is not a dropout_dtype       */
+    DROPOUT_ERROR_INVALID_DTYPE = 11,   /* dtype is not a dropout_dtype       */
+    DROPOUT_ERROR_DEVICE = 12           /* device backend: no device/driver,
+                                         * or its runtime refused the call    */
 } dropout_status;
 
 /* A short English sentence for a status code; never NULL (unknown codes get

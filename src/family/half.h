@@ -11,14 +11,22 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline uint32_t half_bits_f32(float value)
+/* The CUDA backend (src/cuda/) converts with these same functions on the
+ * device: under nvcc they are __host__ __device__. */
+#if defined(__CUDACC__)
+#define HALF_FUNCTION static __host__ __device__ __forceinline__
+#else
+#define HALF_FUNCTION static inline
+#endif
+
+HALF_FUNCTION uint32_t half_bits_f32(float value)
 {
     uint32_t bits;
     memcpy(&bits, &value, sizeof bits);
     return bits;
 }
 
-static inline float half_f32_bits(uint32_t bits)
+HALF_FUNCTION float half_f32_bits(uint32_t bits)
 {
     float value;
     memcpy(&value, &bits, sizeof value);
@@ -27,7 +35,7 @@ static inline float half_f32_bits(uint32_t bits)
 
 /* bf16 is the high half of an f32: add 0x7FFF plus the lowest kept bit and
  * truncate (round half to even).  NaN first: the add could carry it to Inf. */
-static inline uint16_t half_bf16_from_f32(float value)
+HALF_FUNCTION uint16_t half_bf16_from_f32(float value)
 {
     uint32_t bits = half_bits_f32(value);
     if ((bits & 0x7FFFFFFFu) > 0x7F800000u)
@@ -35,12 +43,12 @@ static inline uint16_t half_bf16_from_f32(float value)
     return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 
-static inline float half_f32_from_bf16(uint16_t value)
+HALF_FUNCTION float half_f32_from_bf16(uint16_t value)
 {
     return half_f32_bits((uint32_t)value << 16);
 }
 
-static inline uint16_t half_f16_from_f32(float value)
+HALF_FUNCTION uint16_t half_f16_from_f32(float value)
 {
     uint32_t bits = half_bits_f32(value);
     uint32_t sign = (bits >> 16) & 0x8000u;
@@ -68,7 +76,7 @@ static inline uint16_t half_f16_from_f32(float value)
     return (uint16_t)(sign | units);
 }
 
-static inline float half_f32_from_f16(uint16_t value)
+HALF_FUNCTION float half_f32_from_f16(uint16_t value)
 {
     uint32_t sign = (uint32_t)(value & 0x8000u) << 16;
     uint32_t exponent = (value >> 10) & 0x1Fu;
@@ -87,7 +95,7 @@ static inline float half_f32_from_f16(uint16_t value)
 /* One element of bf16 (bf16 != 0) or f16 dropout, SPEC section 1:
  * keep ? round((float)x * s) : +0 (0x0000): the scalar reference, and the
  * SIMD loops' tails. */
-static inline uint16_t half_dropout_one(int bf16, int keep, uint16_t x, float s)
+HALF_FUNCTION uint16_t half_dropout_one(int bf16, int keep, uint16_t x, float s)
 {
     if (!keep)
         return 0;
