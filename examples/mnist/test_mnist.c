@@ -376,6 +376,7 @@ static train_config tiny_config(size_t epochs)
     c.seed = 5;
     c.gemm = gemm_get_backend();
     c.threads = 1;
+    c.micro_shards = 1;
     return c;
 }
 
