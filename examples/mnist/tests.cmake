@@ -3,7 +3,7 @@ add_executable(test_mnist ${MNIST_DIR}/test_mnist.c)
 target_compile_options(test_mnist PRIVATE ${DROPOUT_WARNINGS})
 target_link_libraries(test_mnist PRIVATE mnist_core)
 
-foreach(t idx gradcheck eval smoke resume consistency)
+foreach(t idx gradcheck eval smoke resume consistency shards)
   add_test(NAME mnist_${t} COMMAND test_mnist ${t})
   set_tests_properties(mnist_${t} PROPERTIES LABELS mnist)
 endforeach()
