@@ -151,7 +151,7 @@ static void bias_softmax_forward(float *z, const float *b, size_t B, size_t n)
 
 /* Dropout site l on n elements in place.  shard == NULL: the layer object's
  * own forward (mask index space [0, n), advances its stream).  Otherwise the
- * layer's next stream at mask index first = shard->first * width, the layer
+ * layer's next stream at mask index first = *row0 * width, the layer
  * left as it is (mlp_step_done advances it once per step). */
 static int drop_forward(mlp *m, size_t l, float *y, const float *x, size_t n,
                         size_t width, const size_t *row0)
