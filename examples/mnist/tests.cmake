@@ -123,6 +123,16 @@ if(TARGET mnist-mlp-mpi)
     PASS_REGULAR_EXPRESSION "resumed from .* at epoch 1")
   set_tests_properties(mnist_mpi_resume_part3 PROPERTIES DEPENDS mnist_mpi_resume_part2
     PASS_REGULAR_EXPRESSION "resumed from .* at epoch 2")
+  # Under DROPOUT_SANITIZE, OpenMPI's plugins leak at MPI_Finalize (LeakSanitizer
+  # reports blocks of unloaded modules that no suppression can name): the runs
+  # through mpirun check addresses and UB but not leaks; mnist_mpi_serial runs
+  # the same sharded training in one process with leak checking.
+  if(DROPOUT_SANITIZE)
+    message(STATUS "mpi tests: LeakSanitizer off for the runs under mpirun (OpenMPI leaks at MPI_Finalize)")
+    set_tests_properties(mnist_mpi_np1 mnist_mpi_np2 mnist_mpi_np4 mnist_mpi_resume_part1
+      mnist_mpi_resume_part2 mnist_mpi_resume_part3 PROPERTIES
+      ENVIRONMENT "ASAN_OPTIONS=abort_on_error=0:detect_leaks=0")
+  endif()
   add_test(NAME mnist_mpi_same_weights COMMAND sh ${MNIST_DIR}/mpi_check.sh same
     ${MNIST_M}/np1 ${MNIST_M}/np2 ${MNIST_M}/np4 ${MNIST_M}/serial ${MNIST_M}/resumed)
   set_tests_properties(mnist_mpi_same_weights PROPERTIES LABELS mpi
@@ -139,4 +149,8 @@ if(TARGET mnist-mlp-mpi)
   set_tests_properties(mnist_mpi_resume_refuses_micro_shards PROPERTIES LABELS mpi
     FIXTURES_REQUIRED "mnist_data;mnist_mpi_runs" DEPENDS mnist_mpi_resume_part3
     PASS_REGULAR_EXPRESSION "--micro-shards 2 differs from the checkpoint's --micro-shards 4.*exit status [1-9]")
+  if(DROPOUT_SANITIZE)
+    set_tests_properties(mnist_mpi_bad_rank_count mnist_mpi_resume_refuses_micro_shards PROPERTIES
+      ENVIRONMENT "ASAN_OPTIONS=abort_on_error=0:detect_leaks=0")
+  endif()
 endif()
