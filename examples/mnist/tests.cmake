@@ -117,12 +117,17 @@ if(TARGET mnist-mlp-mpi)
     ${MNIST_MPI_ARGS} ${MNIST_MPI_CKPT} --resume --stop-after 1)
   add_test(NAME mnist_mpi_resume_part3 COMMAND ${MNIST_MPIRUN} 1 $<TARGET_FILE:mnist-mlp-mpi>
     ${MNIST_MPI_ARGS} ${MNIST_MPI_CKPT} --resume --out ${MNIST_M}/resumed)
+  # A chain of fixtures: any subset of these tests (--rerun-failed too)
+  # runs the earlier parts first, in order.
   set_tests_properties(mnist_mpi_serial mnist_mpi_resume_part1 mnist_mpi_resume_part2
-    mnist_mpi_resume_part3 PROPERTIES LABELS mpi FIXTURES_REQUIRED mnist_data FIXTURES_SETUP mnist_mpi_runs)
-  set_tests_properties(mnist_mpi_resume_part2 PROPERTIES DEPENDS mnist_mpi_resume_part1
-    PASS_REGULAR_EXPRESSION "resumed from .* at epoch 1")
-  set_tests_properties(mnist_mpi_resume_part3 PROPERTIES DEPENDS mnist_mpi_resume_part2
-    PASS_REGULAR_EXPRESSION "resumed from .* at epoch 2")
+    mnist_mpi_resume_part3 PROPERTIES LABELS mpi)
+  set_tests_properties(mnist_mpi_serial PROPERTIES FIXTURES_REQUIRED mnist_data FIXTURES_SETUP mnist_mpi_runs)
+  set_tests_properties(mnist_mpi_resume_part1 PROPERTIES FIXTURES_REQUIRED mnist_data
+    FIXTURES_SETUP mnist_mpi_ck1)
+  set_tests_properties(mnist_mpi_resume_part2 PROPERTIES FIXTURES_REQUIRED "mnist_data;mnist_mpi_ck1"
+    FIXTURES_SETUP mnist_mpi_ck2 PASS_REGULAR_EXPRESSION "resumed from .* at epoch 1")
+  set_tests_properties(mnist_mpi_resume_part3 PROPERTIES FIXTURES_REQUIRED "mnist_data;mnist_mpi_ck2"
+    FIXTURES_SETUP mnist_mpi_runs PASS_REGULAR_EXPRESSION "resumed from .* at epoch 2")
   # Under DROPOUT_SANITIZE, OpenMPI's plugins leak at MPI_Finalize (LeakSanitizer
   # reports blocks of unloaded modules that no suppression can name): the runs
   # through mpirun check addresses and UB but not leaks; mnist_mpi_serial runs

@@ -31,7 +31,6 @@ cache if present, else synthetic digits (--synthetic forces them); the
 loaders are those of mnist_mlp.py.
 """
 import argparse
-import math
 import os
 import socket
 import sys
@@ -48,7 +47,7 @@ import dropout
 import dropout.torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mnist_mlp import FILES, default_cache, find_file, load_mnist, synthetic_digits  # noqa: E402
+from mnist_mlp import choose_data  # noqa: E402
 
 
 class Net(nn.Module):
@@ -212,21 +211,12 @@ def main():
     if args.world < 1 or args.threads < 1 or args.batch < 1:
         parser.error("--world, --threads and --batch must be at least 1")
 
-    directory = args.data
-    if directory is None and not args.synthetic:
-        cache = default_cache()
-        if all(find_file(cache, name) for name in FILES):
-            directory = cache
-    if directory is not None:
-        try:
-            data = load_mnist(directory)
-        except (OSError, ValueError) as error:
-            print("ddp_mnist.py: %s" % error, file=sys.stderr)
-            return 1
-        source = "MNIST from %s" % directory
-    else:
-        data = synthetic_digits(args.synthetic_size, max(args.synthetic_size // 6, 1), args.seed)
-        source = "synthetic digits"
+    try:
+        data, source = choose_data(args.data, args.synthetic, args.synthetic_size,
+                                   max(args.synthetic_size // 6, 1), args.seed)
+    except (OSError, ValueError) as error:
+        print("ddp_mnist.py: %s" % error, file=sys.stderr)
+        return 1
     if args.train_size > 0:
         data = (data[0][:args.train_size], data[1][:args.train_size], data[2], data[3])
     print("ddp_mnist: %s: %d training, %d test images; 784-%d-%d-10, p %g/%g, batch %d over %d "
