@@ -7,6 +7,7 @@ set -euo pipefail
 base=(cmake make gcc g++ pkg-config libopenblas-dev libssl-dev)
 test_pkgs=(clang libclang-rt-14-dev python3 python3-numpy python3-torch python3-torchvision python3-setuptools python3-pip
            opencl-headers ocl-icd-opencl-dev pocl-opencl-icd clinfo python3-pyopencl
+           openmpi-bin libopenmpi-dev
            gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user groff-base man-db)
 demo_pkgs=(nodejs npm ca-certificates)
 

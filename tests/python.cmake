@@ -22,7 +22,7 @@ set(python_tests python_numpy python_torch python_torch_family python_torchvisio
 if(NOT DROPOUT_PYTHON3)
   message(WARNING "python tests: no python3 found; they are registered and will fail. "
                   "Install: apt-get install -y python3 python3-numpy python3-torch")
-  foreach(name ${python_tests})
+  foreach(name ${python_tests} python_ddp_mnist)
     add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -E echo
              "${name}: no python3 found (apt-get install -y python3-numpy python3-torch)")
     # The echo succeeds; a pass pattern that cannot match makes the test fail.
@@ -70,3 +70,12 @@ foreach(name ${python_tests})
     LABELS python
     TIMEOUT 300)
 endforeach()
+
+# examples/python/ddp_mnist.py --check: DistributedDataParallel on gloo with 2
+# processes against 1 process; the masks every rank applied must be exactly
+# the rows of the 1-process masks, the loss curves agree within 1e-4.
+add_test(NAME python_ddp_mnist
+         COMMAND ${DROPOUT_PYTHON3} ${PROJECT_SOURCE_DIR}/examples/python/ddp_mnist.py --check
+                 --world 2 --synthetic --synthetic-size 1200 --epochs 2 --hidden 64 --batch 50)
+set_tests_properties(python_ddp_mnist PROPERTIES ENVIRONMENT "${python_env}"
+                     LABELS "python;ddp" TIMEOUT 300)

@@ -149,13 +149,28 @@ static void bias_softmax_forward(float *z, const float *b, size_t B, size_t n)
     }
 }
 
-int mlp_forward(mlp *m, const float *x, size_t B)
+/* Dropout site l on n elements in place.  shard == NULL: the layer object's
+ * own forward (mask index space [0, n), advances its stream).  Otherwise the
+ * layer's next stream at mask index first = *row0 * width, the layer
+ * left as it is (mlp_step_done advances it once per step). */
+static int drop_forward(mlp *m, size_t l, float *y, const float *x, size_t n,
+                        size_t width, const size_t *row0)
+{
+    if (row0 == NULL)
+        return dropout_layer_forward_f32(&m->drop[l], y, x, n);
+    const dropout_layer *d = &m->drop[l];
+    dropout_params q = {.p = d->p, .seed = d->seed, .stream = d->next_stream,
+                        .first = (uint64_t)*row0 * width, .mode = d->mode};
+    return dropout_forward_f32(&q, y, x, n, NULL, 0);
+}
+
+static int forward_impl(mlp *m, const float *x, size_t B, const size_t *row0)
 {
     if (B > m->batch_cap)
         return -1;
     size_t L = m->n_layers;
     /* Input dropout (identity in evaluation mode). */
-    if (dropout_layer_forward_f32(&m->drop[0], m->act[0], x, B * m->units[0]) != DROPOUT_OK)
+    if (drop_forward(m, 0, m->act[0], x, B * m->units[0], m->units[0], row0) != DROPOUT_OK)
         return -1;
     for (size_t l = 0; l < L; l++) {
         size_t nin = m->units[l], nout = m->units[l + 1];
@@ -164,13 +179,34 @@ int mlp_forward(mlp *m, const float *x, size_t B)
                      0.0f, m->act[l + 1], nout);
         if (l + 1 < L) {
             bias_relu_forward(m->act[l + 1], m->b[l], B, nout);
-            if (dropout_layer_forward_f32(&m->drop[l + 1], m->act[l + 1],
-                                          m->act[l + 1], B * nout) != DROPOUT_OK)
+            if (drop_forward(m, l + 1, m->act[l + 1], m->act[l + 1], B * nout, nout,
+                             row0) != DROPOUT_OK)
                 return -1;
         } else {
             bias_softmax_forward(m->act[l + 1], m->b[l], B, nout);
         }
     }
+    return 0;
+}
+
+int mlp_forward(mlp *m, const float *x, size_t B)
+{
+    return forward_impl(m, x, B, NULL);
+}
+
+int mlp_forward_shard(mlp *m, const float *x, size_t B, size_t row0)
+{
+    return forward_impl(m, x, B, &row0);
+}
+
+int mlp_step_done(mlp *m)
+{
+    /* A forward of no elements: the library's own bookkeeping of a training
+     * forward (last_stream = next_stream++), nothing computed. */
+    float none = 0.0f;
+    for (size_t l = 0; l < m->n_layers; l++)
+        if (dropout_layer_forward_f32(&m->drop[l], &none, &none, 0) != DROPOUT_OK)
+            return -1;
     return 0;
 }
 
@@ -201,14 +237,14 @@ static void bias_backward(float *db, const float *d, size_t B, size_t n, float b
             db[j] += d[i * n + j];
 }
 
-int mlp_backward(mlp *m, const uint8_t *labels, size_t B, float beta,
-                 float *const *gw, float *const *gb)
+static int backward_impl(mlp *m, const uint8_t *labels, size_t B, float inv_b,
+                         float beta, float *const *gw, float *const *gb,
+                         const size_t *row0)
 {
     size_t L = m->n_layers;
     size_t nout = m->units[L];
-    /* d(mean CE)/d logits = (softmax - onehot) / B */
+    /* d(mean CE)/d logits = (softmax - onehot) / rows of the whole batch */
     float *d = m->dact[L];
-    const float inv_b = 1.0f / (float)B;
     for (size_t i = 0; i < B; i++) {
         for (size_t j = 0; j < nout; j++)
             d[i * nout + j] = m->act[L][i * nout + j] * inv_b;
@@ -228,8 +264,18 @@ int mlp_backward(mlp *m, const uint8_t *labels, size_t B, float beta,
         float *din = m->dact[l];
         gemm_forward(0, 0, B, nin, nout, 1.0f, dout, nout, m->w[l], nin, 0.0f,
                      din, nin);
-        /* Through dropout: the layer regenerates its mask (scale 1/(1-p)). */
-        if (dropout_layer_backward_f32(&m->drop[l], din, din, B * nin) != DROPOUT_OK)
+        /* Through dropout: the mask regenerated (scale 1/(1-p)), from the
+         * layer's last forward or, for a shard, its forward's parameters. */
+        int st;
+        if (row0 == NULL) {
+            st = dropout_layer_backward_f32(&m->drop[l], din, din, B * nin);
+        } else {
+            const dropout_layer *dl = &m->drop[l];
+            dropout_params q = {.p = dl->p, .seed = dl->seed, .stream = dl->next_stream,
+                                .first = (uint64_t)*row0 * nin, .mode = dl->mode};
+            st = dropout_backward_regen_f32(&q, din, din, B * nin);
+        }
+        if (st != DROPOUT_OK)
             return -1;
         /* Through ReLU: act[l] > 0 exactly where the ReLU passed and dropout
          * kept (a kept positive times 1/(1-p) stays positive); elsewhere the
@@ -239,6 +285,18 @@ int mlp_backward(mlp *m, const uint8_t *labels, size_t B, float beta,
             din[k] = a[k] > 0.0f ? din[k] : 0.0f;
     }
     return 0;
+}
+
+int mlp_backward(mlp *m, const uint8_t *labels, size_t B, float beta,
+                 float *const *gw, float *const *gb)
+{
+    return backward_impl(m, labels, B, 1.0f / (float)B, beta, gw, gb, NULL);
+}
+
+int mlp_backward_shard(mlp *m, const uint8_t *labels, size_t B, size_t row0,
+                       size_t batch_rows, float *const *gw, float *const *gb)
+{
+    return backward_impl(m, labels, B, 1.0f / (float)batch_rows, 0.0f, gw, gb, &row0);
 }
 
 typedef struct update_job {

@@ -60,6 +60,18 @@ double mlp_loss(const mlp *m, const uint8_t *labels, size_t B, size_t *errors);
 int mlp_backward(mlp *m, const uint8_t *labels, size_t B, float beta,
                  float *const *gw, float *const *gb);
 
+/* Micro-shards of a minibatch (data parallelism): rows [row0, row0 + B) of
+ * a batch of batch_rows rows.  The forward uses each dropout layer's next
+ * stream at mask index row0 * width: exactly the rows of the whole batch's
+ * masks, whatever the cut, without touching the layer; the backward writes
+ * this shard's part of the gradient of the whole batch's mean loss
+ * (gw = dL/dw, no momentum).  mlp_step_done then advances every layer's
+ * stream once, as one training forward of the whole batch would. */
+int mlp_forward_shard(mlp *m, const float *x, size_t B, size_t row0);
+int mlp_backward_shard(mlp *m, const uint8_t *labels, size_t B, size_t row0,
+                       size_t batch_rows, float *const *gw, float *const *gb);
+int mlp_step_done(mlp *m);
+
 /* w -= lr * v, then each row of w scaled down to L2 norm max_norm if it is
  * longer (max_norm <= 0: no constraint). */
 void mlp_update(mlp *m, float lr, float max_norm);

@@ -8,6 +8,8 @@
  *   test_mnist eval        evaluation-mode forward is deterministic (identity dropout)
  *   test_mnist smoke       one epoch on a tiny set runs and learns something
  *   test_mnist resume      interrupted + resumed == uninterrupted, bitwise
+ *   test_mnist shards      micro-shards: the rows of the whole batch's
+ *                          activations and masks, gradients that add up
  *   test_mnist consistency a checkpoint with a valid checksum whose state its
  *                          configuration cannot reach (or another
  *                          configuration's) is refused, the state untouched
@@ -321,6 +323,99 @@ static void test_gradcheck(void)
     mlp_free(&m);
 }
 
+/* Field by field: the struct has padding, which no one promises to copy. */
+static int drop_equal(const dropout_layer *a, const dropout_layer *b)
+{
+    return a->p == b->p && a->mode == b->mode && a->seed == b->seed &&
+           a->next_stream == b->next_stream && a->last_stream == b->last_stream &&
+           a->last_mode == b->last_mode;
+}
+
+/* ---- micro-shards ------------------------------------------------------- */
+/* Rows [lo, hi) forwarded as a shard carry exactly the rows of the whole
+ * batch's activations (masks keyed by the global row), the shards' gradients
+ * add up to the whole batch's, and mlp_step_done leaves the layers as one
+ * training forward does. */
+static void test_shards(void)
+{
+    const size_t units[4] = {12, 9, 7, 4}, B = 10;
+    const size_t cuts[4] = {0, 3, 4, 10}; /* shards of 3, 1 and 6 rows */
+    mlp m;
+    CHECK(mlp_create(&m, 3, units, 0.2, 0.5, 7, B) == 0, "create");
+    mlp_init_weights(&m, 7);
+    float x[10 * 12];
+    uint8_t y[10];
+    for (size_t i = 0; i < B * 12; i++)
+        x[i] = rng_uniform();
+    for (size_t i = 0; i < B; i++)
+        y[i] = (uint8_t)(rng_u32() % 4);
+    dropout_layer before[MLP_MAX_LAYERS];
+    memcpy(before, m.drop, sizeof before);
+    float *gw[3], *gb[3], *sw[3], *sb[3], *act[4];
+    for (size_t l = 0; l < 3; l++) {
+        gw[l] = calloc(units[l + 1] * units[l], sizeof(float));
+        gb[l] = calloc(units[l + 1], sizeof(float));
+        sw[l] = calloc(units[l + 1] * units[l], sizeof(float));
+        sb[l] = calloc(units[l + 1], sizeof(float));
+    }
+    CHECK(mlp_forward(&m, x, B) == 0, "forward");
+    for (size_t l = 0; l <= 3; l++) {
+        act[l] = malloc(B * units[l] * sizeof(float));
+        memcpy(act[l], m.act[l], B * units[l] * sizeof(float));
+    }
+    CHECK(mlp_backward(&m, y, B, 0.0f, gw, gb) == 0, "backward");
+    dropout_layer after[MLP_MAX_LAYERS];
+    memcpy(after, m.drop, sizeof after);
+
+    memcpy(m.drop, before, sizeof before);
+    size_t differ = 0;
+    double worst = 0.0;
+    for (size_t k = 0; k < 3; k++) {
+        size_t lo = cuts[k], rows = cuts[k + 1] - cuts[k];
+        float *tw[3], *tb[3];
+        for (size_t l = 0; l < 3; l++) {
+            tw[l] = calloc(units[l + 1] * units[l], sizeof(float));
+            tb[l] = calloc(units[l + 1], sizeof(float));
+        }
+        CHECK(mlp_forward_shard(&m, x + lo * 12, rows, lo) == 0, "shard forward");
+        for (size_t l = 0; l <= 3; l++)
+            differ += memcmp(m.act[l], act[l] + lo * units[l], rows * units[l] * sizeof(float)) != 0;
+        CHECK(mlp_backward_shard(&m, y + lo, rows, lo, B, tw, tb) == 0, "shard backward");
+        for (size_t l = 0; l < 3; l++) {
+            for (size_t i = 0; i < units[l + 1] * units[l]; i++)
+                sw[l][i] += tw[l][i];
+            for (size_t i = 0; i < units[l + 1]; i++)
+                sb[l][i] += tb[l][i];
+            free(tw[l]);
+            free(tb[l]);
+        }
+    }
+    CHECK(differ == 0, "%zu shard activations differ from the rows of the whole batch", differ);
+    for (size_t l = 0; l < 3; l++) {
+        for (size_t i = 0; i < units[l + 1] * units[l]; i++)
+            worst = fmax(worst, fabs(sw[l][i] - gw[l][i]) / (fabs(gw[l][i]) + 1e-6));
+        for (size_t i = 0; i < units[l + 1]; i++)
+            worst = fmax(worst, fabs(sb[l][i] - gb[l][i]) / (fabs(gb[l][i]) + 1e-6));
+    }
+    CHECK(worst < 1e-4, "shard gradients sum to %g relative off the whole batch's", worst);
+    for (size_t l = 0; l < 3; l++)
+        CHECK(drop_equal(&m.drop[l], &before[l]), "a shard forward moved dropout layer %zu", l);
+    CHECK(mlp_step_done(&m) == 0, "step done");
+    for (size_t l = 0; l < 3; l++)
+        CHECK(drop_equal(&m.drop[l], &after[l]), "layer %zu after the step differs from one forward", l);
+    printf("  3 shards (3, 1, 6 rows): activations = rows of the whole batch, bitwise; "
+           "gradient sum within %.2g (relative)\n", worst);
+    for (size_t l = 0; l < 3; l++) {
+        free(gw[l]);
+        free(gb[l]);
+        free(sw[l]);
+        free(sb[l]);
+    }
+    for (size_t l = 0; l <= 3; l++)
+        free(act[l]);
+    mlp_free(&m);
+}
+
 /* ---- evaluation mode ---------------------------------------------------- */
 static void test_eval(void)
 {
@@ -376,6 +471,7 @@ static train_config tiny_config(size_t epochs)
     c.seed = 5;
     c.gemm = gemm_get_backend();
     c.threads = 1;
+    c.micro_shards = 1;
     return c;
 }
 
@@ -427,13 +523,6 @@ static void synthetic_data(mnist_data *d, size_t n_train, size_t n_test)
     synthetic_free(&s);
 }
 
-/* Field by field: the struct has padding, which no one promises to copy. */
-static int drop_equal(const dropout_layer *a, const dropout_layer *b)
-{
-    return a->p == b->p && a->mode == b->mode && a->seed == b->seed &&
-           a->next_stream == b->next_stream && a->last_stream == b->last_stream &&
-           a->last_mode == b->last_mode;
-}
 
 static int states_equal(const train_state *a, const train_state *b)
 {
@@ -692,7 +781,7 @@ static int ckpt_equal(const char *a, const char *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_mnist idx|gemm|gradcheck|eval|smoke|resume|consistency|write-idx DIR|ckpt-equal A B\n");
+        fprintf(stderr, "usage: test_mnist idx|gemm|gradcheck|eval|smoke|resume|consistency|shards|write-idx DIR|ckpt-equal A B\n");
         return 2;
     }
     const char *what = argv[1];
@@ -710,6 +799,8 @@ int main(int argc, char **argv)
         test_eval();
     else if (strcmp(what, "smoke") == 0)
         test_smoke();
+    else if (strcmp(what, "shards") == 0)
+        test_shards();
     else if (strcmp(what, "consistency") == 0)
         test_consistency();
     else if (strcmp(what, "resume") == 0) {

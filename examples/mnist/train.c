@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "fetch.h"
 #include "idx.h"
+#include "pool.h"
 
 static double now_seconds(void)
 {
@@ -127,6 +129,16 @@ int train_state_create(train_state *s, const train_config *cfg, size_t n_train,
     }
     for (size_t i = 0; i < n_train; i++)
         s->order[i] = (uint32_t)i;
+    if (cfg->micro_shards > 1) {
+        s->slot_floats = 4 + mlp_param_count(&s->model);
+        size_t bytes = cfg->micro_shards * s->slot_floats * sizeof(float);
+        s->slots = malloc(bytes);
+        s->gathered = malloc(bytes);
+        if (s->slots == NULL || s->gathered == NULL) {
+            train_state_free(s);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -135,6 +147,8 @@ void train_state_free(train_state *s)
     mlp_free(&s->model);
     free(s->order);
     free(s->history);
+    free(s->slots);
+    free(s->gathered);
     memset(s, 0, sizeof *s);
 }
 
@@ -190,8 +204,9 @@ int train_describe(const train_state *s, char *buf, size_t cap)
     text_add(&t, "--momentum %s,%s,%zu\n", a, b, c->momentum_epochs);
     text_add(&t, "--batch %zu\n--train-size %zu\n--seed %llu\n", c->batch,
              s->n_train, (unsigned long long)c->seed);
-    text_add(&t, "--gemm %s\n--threads %d\n",
-             c->gemm == GEMM_BLAS ? "openblas" : "reference", c->threads);
+    text_add(&t, "--gemm %s\n--threads %d\n--micro-shards %zu\n",
+             c->gemm == GEMM_BLAS ? "openblas" : "reference", c->threads,
+             c->micro_shards);
     return t.full ? -1 : (int)t.len;
 }
 
@@ -270,6 +285,102 @@ static void shuffle(uint32_t *order, size_t n, uint64_t seed, size_t epoch)
     }
 }
 
+/* Pointers to layer l's weight and bias gradient inside a slot. */
+static void slot_grads(const mlp *m, float *slot, float **gw, float **gb)
+{
+    float *p = slot + 4;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        gw[l] = p;
+        p += m->units[l + 1] * m->units[l];
+        gb[l] = p;
+        p += m->units[l + 1];
+    }
+}
+
+typedef struct combine_job {
+    train_state *s;
+    float mu;
+} combine_job;
+
+/* v = mu v + (((g_0 + g_1) + g_2) + ...) over the gathered slots, element by
+ * element: the same sum in the same order on every rank. */
+static void combine_slice(void *ctx, int t, int n)
+{
+    const combine_job *j = ctx;
+    train_state *s = j->s;
+    mlp *m = &s->model;
+    const size_t S = s->cfg.micro_shards;
+    float *gw[MLP_MAX_LAYERS], *gb[MLP_MAX_LAYERS];
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t nin = m->units[l], nout = m->units[l + 1], b, e;
+        pool_split(nout, 1, t, n, &b, &e);
+        for (int q = 0; q < 2; q++) {
+            size_t w = q == 0 ? nin : 1, lo = b * w, hi = e * w;
+            float *v = q == 0 ? m->vw[l] : m->vb[l];
+            slot_grads(m, s->gathered, gw, gb);
+            const float *g0 = q == 0 ? gw[l] : gb[l];
+            for (size_t i = lo; i < hi; i++) {
+                float sum = g0[i];
+                for (size_t k = 1; k < S; k++)
+                    sum += g0[i + k * s->slot_floats];
+                v[i] = j->mu * v[i] + sum;
+            }
+        }
+    }
+}
+
+/* One SGD step over a minibatch cut into micro-shards; this rank computes
+ * its own.  Returns the batch's summed loss (shard order) or NAN. */
+static double sharded_step(train_state *s, const float *x, const uint8_t *y,
+                           size_t rows, float lr, float mu, size_t *wrong)
+{
+    mlp *m = &s->model;
+    const size_t S = s->cfg.micro_shards, dim = m->units[0];
+    const int rank = s->comm ? s->comm->rank : 0, size = s->comm ? s->comm->size : 1;
+    const size_t per = S / (size_t)size;
+    float *gw[MLP_MAX_LAYERS], *gb[MLP_MAX_LAYERS];
+    for (size_t k = 0; k < per; k++) {
+        size_t shard = (size_t)rank * per + k, lo, hi;
+        pool_split(rows, 1, (int)shard, (int)S, &lo, &hi);
+        float *slot = s->slots + k * s->slot_floats;
+        double stats[2] = {0.0, 0.0};
+        slot_grads(m, slot, gw, gb);
+        if (hi > lo) {
+            size_t e = 0;
+            if (mlp_forward_shard(m, x + lo * dim, hi - lo, lo) != 0)
+                return NAN;
+            stats[0] = mlp_loss(m, y + lo, hi - lo, &e);
+            stats[1] = (double)e;
+            if (mlp_backward_shard(m, y + lo, hi - lo, lo, rows, gw, gb) != 0)
+                return NAN;
+        } else {
+            memset(slot + 4, 0, (s->slot_floats - 4) * sizeof(float));
+        }
+        memcpy(slot, stats, sizeof stats);
+    }
+    size_t bytes = per * s->slot_floats * sizeof(float);
+    if (size > 1) {
+        if (s->comm->allgather(s->comm->ctx, s->slots, s->gathered, bytes) != 0)
+            return NAN;
+    } else {
+        memcpy(s->gathered, s->slots, bytes);
+    }
+    double loss = 0.0, errors = 0.0;
+    for (size_t k = 0; k < S; k++) {
+        double stats[2];
+        memcpy(stats, s->gathered + k * s->slot_floats, sizeof stats);
+        loss += stats[0];
+        errors += stats[1];
+    }
+    combine_job j = {s, mu};
+    pool_run(combine_slice, &j);
+    mlp_update(m, lr, (float)s->cfg.max_norm);
+    if (mlp_step_done(m) != 0)
+        return NAN;
+    *wrong = (size_t)errors;
+    return loss;
+}
+
 int train_epoch(train_state *s, const mnist_data *d, train_progress_fn progress,
                 void *ctx)
 {
@@ -282,7 +393,7 @@ int train_epoch(train_state *s, const mnist_data *d, train_progress_fn progress,
     float lr = train_learning_rate(cfg, s->epoch);
     float mu = train_momentum(cfg, s->epoch);
     size_t B = cfg->batch, dim = d->dim;
-    size_t nb = (s->n_train + B - 1) / B;
+    size_t nb = train_steps_per_epoch(s);
     float *x = malloc(B * dim * sizeof(float));
     uint8_t *y = malloc(B);
     if (x == NULL || y == NULL) {
@@ -302,18 +413,24 @@ int train_epoch(train_state *s, const mnist_data *d, train_progress_fn progress,
             y[r] = d->train_y[k];
         }
         size_t e = 0;
-        loss += mlp_train_step(m, x, y, rows, lr, mu, (float)cfg->max_norm, &e);
+        if (cfg->micro_shards > 1)
+            loss += sharded_step(s, x, y, rows, lr, mu, &e);
+        else
+            loss += mlp_train_step(m, x, y, rows, lr, mu, (float)cfg->max_norm, &e);
         wrong += e;
         if (progress != NULL)
             progress(ctx, bi + 1, nb);
     }
     free(x);
     free(y);
-    size_t test_wrong = mlp_count_errors(m, d->test_x, d->test_y, d->n_test, NULL);
     epoch_record *rec = &s->history[s->epoch];
+    rec->test_error = 0.0;
+    if (s->comm == NULL || s->comm->rank == 0) {
+        size_t test_wrong = mlp_count_errors(m, d->test_x, d->test_y, d->n_test, NULL);
+        rec->test_error = 100.0 * (double)test_wrong / (double)d->n_test;
+    }
     rec->loss = loss / (double)s->n_train;
     rec->train_error = 100.0 * (double)wrong / (double)s->n_train;
-    rec->test_error = 100.0 * (double)test_wrong / (double)d->n_test;
     rec->seconds = now_seconds() - t0;
     s->epoch++;
     return 0;

@@ -49,7 +49,24 @@ typedef struct train_config {
      * checkpoint records them and a resume must repeat them. */
     gemm_backend gemm;
     int threads;
+    /* Every minibatch is cut into this many micro-shards (rows split as
+     * evenly as possible, in order) whose gradients are summed in shard
+     * order; 1: one product over the whole batch.  The result depends on
+     * it, never on how many ranks compute the shards. */
+    size_t micro_shards;
 } train_config;
+
+/* The ranks of a data-parallel run (NULL or size 1: one process).  Rank r
+ * computes micro-shards [r S/size, (r+1) S/size) of every minibatch. */
+typedef struct train_comm {
+    int rank, size;
+    /* Every rank passes `bytes` bytes; out receives size * bytes, in rank
+     * order.  0 or -1. */
+    int (*allgather)(void *ctx, const void *in, void *out, size_t bytes);
+    /* Rank 0's buf[0..bytes) to every rank.  0 or -1. */
+    int (*broadcast)(void *ctx, void *buf, size_t bytes);
+    void *ctx;
+} train_comm;
 
 typedef struct epoch_record {
     double loss;        /* mean training cross-entropy (dropout active) */
@@ -66,6 +83,12 @@ typedef struct train_state {
     uint32_t *order;   /* the data order of the last epoch          */
     epoch_record *history; /* cfg.epochs entries, first `epoch` valid */
     size_t history_cap;
+    const train_comm *comm; /* set after create; NULL: one process      */
+    /* micro_shards > 1: one slot per micro-shard (16 bytes of loss and
+     * error count, then the gradient of every layer's w and b), those this
+     * rank computes and all of them gathered. */
+    float *slots, *gathered;
+    size_t slot_floats;
 } train_state;
 
 int train_state_create(train_state *s, const train_config *cfg, size_t n_train,
@@ -78,13 +101,16 @@ float train_momentum(const train_config *cfg, size_t epoch);
 /* Called after every minibatch with (batches done, batches in epoch). */
 typedef void (*train_progress_fn)(void *ctx, size_t done, size_t total);
 
-/* Runs one epoch and appends its record. */
+/* Runs one epoch and appends its record.  With a comm every rank calls it
+ * at the same time; the test error is evaluated on rank 0 only (0 on the
+ * others). */
 int train_epoch(train_state *s, const mnist_data *d, train_progress_fn progress,
                 void *ctx);
 
 /* The options that decide a run's result, one "--name value" line each
  * (--hidden, --p-input, --p-hidden, --max-norm, --batch, --lr, --lr-decay,
- * --momentum, --train-size, --seed, --gemm, --threads), in the form the
+ * --momentum, --train-size, --seed, --gemm, --threads, --micro-shards), in
+ * the form the
  * command line takes them.  A checkpoint stores this text; a resume compares
  * it line by line.  Returns the length, or -1 if cap is too small. */
 int train_describe(const train_state *s, char *buf, size_t cap);

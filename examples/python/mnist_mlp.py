@@ -91,6 +91,19 @@ def synthetic_digits(train_count, test_count, seed):
     return (*make(train_count), *make(test_count))
 
 
+def choose_data(directory, synthetic, train_count, test_count, seed):
+    """(data, description): the IDX files in directory; without one, the
+    mnist-mlp cache if it holds them; else (or with synthetic) synthetic digits.
+    Raises OSError or ValueError for unreadable files."""
+    if directory is None and not synthetic:
+        cache = default_cache()
+        if all(find_file(cache, name) for name in FILES):
+            directory = cache
+    if directory is not None:
+        return load_mnist(directory), "MNIST from %s" % directory
+    return synthetic_digits(train_count, test_count, seed), "synthetic digits (no MNIST files given)"
+
+
 def make_model(dropout_layer, hidden, p, init_seed):
     torch.manual_seed(init_seed)  # same initial weights for both variants
     return nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), dropout_layer(p),
@@ -151,21 +164,11 @@ def main():
         torch.set_num_threads(args.threads)
         dropout.set_threads(args.threads)
 
-    directory = args.data
-    if directory is None and not args.synthetic:
-        cache = default_cache()
-        if all(find_file(cache, name) for name in FILES):
-            directory = cache
-    if directory is not None:
-        try:
-            data = load_mnist(directory)
-        except (OSError, ValueError) as error:
-            print("mnist_mlp.py: %s" % error, file=sys.stderr)
-            return 1
-        source = "MNIST from %s" % directory
-    else:
-        data = synthetic_digits(12000, 2000, args.seed)
-        source = "synthetic digits (no MNIST files given)"
+    try:
+        data, source = choose_data(args.data, args.synthetic, 12000, 2000, args.seed)
+    except (OSError, ValueError) as error:
+        print("mnist_mlp.py: %s" % error, file=sys.stderr)
+        return 1
     if args.train_limit > 0:
         data = (data[0][:args.train_limit], data[1][:args.train_limit], data[2], data[3])
     print("data: %s: %d training, %d test images; p = %g, hidden %d, %d epochs; libdropout %s (%s)"
