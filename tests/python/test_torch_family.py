@@ -553,10 +553,10 @@ class Checkpointing(unittest.TestCase):
     """Under torch.utils.checkpoint the recomputed forward reuses the first
     run's mask: gradients bitwise those without checkpointing."""
 
-    def run_case(self, name, seed, use_reentrant, preserve_rng_state=True):
+    def run_case(self, name, seed, use_reentrant, preserve_rng_state=True, save_mask=False):
         torch.manual_seed(0)
         linear = torch.nn.Linear(SHAPE[name][-1], SHAPE[name][-1])
-        layer = make(name, 0.5, seed=seed)
+        layer = make(name, 0.5, seed=seed, **({"save_mask": True} if save_mask else {}))
 
         def segment(t):
             return torch.tanh(layer(linear(t)))
@@ -587,6 +587,17 @@ class Checkpointing(unittest.TestCase):
                         self.assertTrue(same_bits(plain[0], again[0]))
                         self.assertTrue(same_bits(plain[1], again[1]))
                         self.assertEqual(next_stream, 1 if seed is not None else 0)
+
+    def test_with_the_packed_mask_saved(self):
+        # save_mask=True: backward reads the mask saved by the recompute
+        # (reentrant) or unpacked from it (non-reentrant)
+        for name in ("dropout", "dropout2d", "feature_alpha_dropout", "stochastic_depth"):
+            for use_reentrant in (True, False):
+                with self.subTest(name=name, use_reentrant=use_reentrant):
+                    (plain, again), next_stream = self.run_case(name, 31, use_reentrant,
+                                                                save_mask=True)
+                    self.assertTrue(same_bits(plain[0], again[0]))
+                    self.assertEqual(next_stream, 1)
 
     def test_without_the_rng_restore_too(self):
         # preserve_rng_state=False: nn.Dropout then draws a new mask in the
