@@ -118,7 +118,7 @@ static inline uint call_bits16(dropout_mask_v1_stream ms, ulong start, uint coun
  * checked that each offset is a multiple of the element size, and every
  * range).  s32 is (float)(1 / (1 - p)); s64_bits the double s as bits (a
  * double argument would not compile on a device without fp64). */
-static inline __attribute__((always_inline)) void
+static inline void
 apply_block(ulong g, ulong seed, ulong stream, ulong threshold, ulong first, ulong n, uint flags,
             int dtype, float s32, ulong s64_bits, __global const uchar *in, ulong in_offset,
             __global uchar *out, ulong out_offset, __global uchar *mask, ulong mask_offset)
@@ -189,8 +189,8 @@ apply_block(ulong g, ulong seed, ulong stream, ulong threshold, ulong first, ulo
 }
 
 /* One block per work-item: the launch covers every block (opencl.c's
- * default).  No loop in the body, so the compiler sees one straight kernel
- * (on PoCL 2.5 times faster than the loop below). */
+ * default).  No loop around the body, so the compiler sees one straight
+ * kernel (measured on PoCL: see docs/device.md, "Bench"). */
 __kernel void dropout_apply(ulong seed, ulong stream, ulong threshold, ulong first, ulong n,
                             uint flags, int dtype, float s32, ulong s64_bits,
                             __global const uchar *in, ulong in_offset, __global uchar *out,
