@@ -63,10 +63,7 @@ endif()
 # check the exported symbols and the SONAME.  Works in sanitizer builds too:
 # the consumers are then built with the same -fsanitize flags.
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
-  set(dropout_install_sanitize "")
-  if(DROPOUT_SANITIZE)
-    set(dropout_install_sanitize "-fsanitize=address,undefined")
-  endif()
+  string(REPLACE ";" " " dropout_install_sanitize "${DROPOUT_SANITIZE_FLAGS}")
   add_test(NAME test_install COMMAND ${CMAKE_COMMAND}
     -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
     -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/test_install
