@@ -36,9 +36,17 @@
  * dropout_status_string() names each one.  On error no output byte is
  * written.  The library never aborts, exits or prints.
  *
+ * Floating point: every call computes in the IEEE default mode (round to
+ * nearest even, subnormals kept), whatever the caller's thread is set to
+ * (FTZ/DAZ, e.g. torch.set_flush_denormal; fesetround), on every thread it
+ * uses; the caller's mode is restored on return (docs/SPEC.md section 6).
+ *
  * Sizes and indices are 64-bit (size_t, uint64_t) throughout.
  * In-place operation (y == x, dx == dy) is allowed everywhere.  Partially
- * overlapping input and output buffers are not.
+ * overlapping input and output buffers are not, and a packed mask may not
+ * share a byte with any buffer the call writes, nor (when the call writes the
+ * mask) with any it reads: DROPOUT_ERROR_OVERLAP, nothing written.  (A mask a
+ * backward only reads may lie inside dy, which it only reads too.)
  */
 #ifndef DROPOUT_H
 #define DROPOUT_H
@@ -81,7 +89,7 @@ typedef enum dropout_status {
     DROPOUT_ERROR_INVALID_ARGUMENT = 6, /* any other bad argument             */
     DROPOUT_ERROR_UNSUPPORTED_ISA = 7,  /* ISA unknown or not on this CPU     */
     DROPOUT_ERROR_BAD_STATE = 8,        /* serialized state corrupt/unknown   */
-    DROPOUT_ERROR_OVERLAP = 9,          /* input and output partially overlap */
+    DROPOUT_ERROR_OVERLAP = 9,          /* buffers that must be apart overlap */
     DROPOUT_ERROR_INVALID_SHAPE = 10,   /* bad dropout_shape or row length    */
     DROPOUT_ERROR_INVALID_DTYPE = 11,   /* dtype is not a dropout_dtype       */
     DROPOUT_ERROR_DEVICE = 12           /* device backend: no device/driver,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dropout.h"
+#include "fpenv.h"
 #include "kernels/kernels.h"
 #include "mask.h"
 #include "parallel.h"
@@ -18,19 +19,31 @@ size_t dropout_mask_bytes(size_t n)
     return DROPOUT_MASK_BYTES(n);
 }
 
-uint64_t dropout_keep_threshold(double p)
+/* Every public entry point below runs its work in the IEEE default mode
+ * (fpenv.h): T and the scale are computed in double, the kernels in float. */
+static FPENV_WORK uint64_t keep_threshold(double p)
 {
     if (!(p >= 0.0 && p <= 1.0))
         return 0;
     return mask_keep_threshold(p);
 }
 
-int dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, double p)
+uint64_t dropout_keep_threshold(double p)
+{
+    FPENV_RETURN(uint64_t, keep_threshold(p));
+}
+
+static FPENV_WORK int keep_one(uint64_t seed, uint64_t stream, uint64_t index, double p)
 {
     if (!(p >= 0.0 && p <= 1.0))
         return 0;
     mask_stream ms = mask_stream_make(seed, stream, p);
     return mask_keep_one(&ms, index);
+}
+
+int dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, double p)
+{
+    FPENV_RETURN(int, keep_one(seed, stream, index, p));
 }
 
 void dropout_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
@@ -136,14 +149,21 @@ static void forward_train(const dropout_params *params, op_kind kind, size_t ele
     run_op(&c, n);
 }
 
-static int forward_any(const dropout_params *params, op_kind kind, size_t elem_size,
-                       void *y, const void *x, size_t n, uint8_t *mask, size_t mask_size)
+static FPENV_WORK int forward_any(const dropout_params *params, op_kind kind, size_t elem_size,
+                                  void *y, const void *x, size_t n, uint8_t *mask,
+                                  size_t mask_size)
 {
     int status = check_params(params, n);
     if (status == DROPOUT_OK)
         status = check_buffers(x, y, n, elem_size);
-    if (status == DROPOUT_OK && mask != NULL && params->mode == DROPOUT_TRAIN)
+    if (status == DROPOUT_OK && mask != NULL && params->mode == DROPOUT_TRAIN) {
+        /* the mask is written while x is read and y written */
         status = check_mask(mask, mask_size, n);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, x, n * elem_size);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, y, n * elem_size);
+    }
     if (status != DROPOUT_OK || n == 0)
         return status;
     if (params->mode == DROPOUT_EVAL) {
@@ -158,38 +178,44 @@ static int forward_any(const dropout_params *params, op_kind kind, size_t elem_s
 int dropout_forward_f32(const dropout_params *params, float *y, const float *x, size_t n,
                         uint8_t *mask, size_t mask_size)
 {
-    return forward_any(params, OP_FORWARD_F32, sizeof(float), y, x, n, mask, mask_size);
+    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F32, sizeof(float), y, x, n, mask, mask_size));
 }
 
 int dropout_forward_f64(const dropout_params *params, double *y, const double *x, size_t n,
                         uint8_t *mask, size_t mask_size)
 {
-    return forward_any(params, OP_FORWARD_F64, sizeof(double), y, x, n, mask, mask_size);
+    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F64, sizeof(double),
+                                  y, x, n, mask, mask_size));
 }
 
 int dropout_backward_regen_f32(const dropout_params *params, float *dx, const float *dy,
                                size_t n)
 {
-    return forward_any(params, OP_FORWARD_F32, sizeof(float), dx, dy, n, NULL, 0);
+    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F32, sizeof(float), dx, dy, n, NULL, 0));
 }
 
 int dropout_backward_regen_f64(const dropout_params *params, double *dx, const double *dy,
                                size_t n)
 {
-    return forward_any(params, OP_FORWARD_F64, sizeof(double), dx, dy, n, NULL, 0);
+    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F64, sizeof(double), dx, dy, n, NULL, 0));
 }
 
 /* ---- backward from a packed mask ----------------------------------------- */
 
-static int backward_mask_any(const dropout_params *params, op_kind kind, size_t elem_size,
-                             void *dx, const void *dy, size_t n, const uint8_t *mask,
-                             size_t mask_size)
+static FPENV_WORK int backward_mask_any(const dropout_params *params, op_kind kind,
+                                        size_t elem_size, void *dx, const void *dy, size_t n,
+                                        const uint8_t *mask, size_t mask_size)
 {
     int status = check_params(params, n);
     if (status == DROPOUT_OK)
         status = check_buffers(dy, dx, n, elem_size);
-    if (status == DROPOUT_OK && params->mode == DROPOUT_TRAIN)
+    if (status == DROPOUT_OK && params->mode == DROPOUT_TRAIN) {
+        /* the mask is read while dx is written (dy is read too: it may
+         * overlap the mask) */
         status = check_mask(mask, mask_size, n);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, dx, n * elem_size);
+    }
     if (status != DROPOUT_OK || n == 0)
         return status;
     const double p = params->p;
@@ -210,18 +236,21 @@ static int backward_mask_any(const dropout_params *params, op_kind kind, size_t 
 int dropout_backward_mask_f32(const dropout_params *params, float *dx, const float *dy,
                               size_t n, const uint8_t *mask, size_t mask_size)
 {
-    return backward_mask_any(params, OP_APPLY_F32, sizeof(float), dx, dy, n, mask, mask_size);
+    FPENV_RETURN(int, backward_mask_any(params, OP_APPLY_F32, sizeof(float),
+                                        dx, dy, n, mask, mask_size));
 }
 
 int dropout_backward_mask_f64(const dropout_params *params, double *dx, const double *dy,
                               size_t n, const uint8_t *mask, size_t mask_size)
 {
-    return backward_mask_any(params, OP_APPLY_F64, sizeof(double), dx, dy, n, mask, mask_size);
+    FPENV_RETURN(int, backward_mask_any(params, OP_APPLY_F64, sizeof(double),
+                                        dx, dy, n, mask, mask_size));
 }
 
 /* ---- mask export ---------------------------------------------------------- */
 
-int dropout_mask(const dropout_params *params, uint8_t *mask, size_t mask_size, size_t n)
+static FPENV_WORK int mask_any(const dropout_params *params, uint8_t *mask, size_t mask_size,
+                                size_t n)
 {
     if (params == NULL)
         return DROPOUT_ERROR_NULL_POINTER;
@@ -241,4 +270,9 @@ int dropout_mask(const dropout_params *params, uint8_t *mask, size_t mask_size, 
                  .first = params->first, .mask_out = mask};
     run_op(&c, n);
     return DROPOUT_OK;
+}
+
+int dropout_mask(const dropout_params *params, uint8_t *mask, size_t mask_size, size_t n)
+{
+    FPENV_RETURN(int, mask_any(params, mask, mask_size, n));
 }

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "dropout.h"
+#include "fpenv.h"
 
 /* Below this many elements a call stays on the calling thread.  Measured on
  * a 2-core VM (AVX2, f32 forward, calls 50 us apart, spinning workers):
@@ -196,6 +197,7 @@ static void *worker_main(void *arg)
         void *ctx = p->ctx;
         size_t n = p->n, chunk = p->chunk;
         pthread_mutex_unlock(&p->lock);
+        fpenv_default(); /* the call's mode, whatever this thread had (fpenv.h) */
         run_chunk(fn, ctx, n, chunk, id + 1);
         pthread_mutex_lock(&p->lock);
         if (--p->pending == 0)

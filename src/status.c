@@ -15,7 +15,7 @@ const char *dropout_status_string(int status)
     case DROPOUT_ERROR_INVALID_ARGUMENT: return "invalid argument";
     case DROPOUT_ERROR_UNSUPPORTED_ISA: return "ISA variant unknown or not supported by this CPU";
     case DROPOUT_ERROR_BAD_STATE: return "serialized layer state is corrupt or of an unknown version";
-    case DROPOUT_ERROR_OVERLAP: return "input and output buffers partially overlap";
+    case DROPOUT_ERROR_OVERLAP: return "buffers that must be apart overlap (input and output partially, or a mask and a data buffer)";
     case DROPOUT_ERROR_INVALID_SHAPE: return "invalid shape: 1 to 8 dimensions, broadcast dimensions within them, rows of d elements";
     case DROPOUT_ERROR_INVALID_DTYPE: return "invalid dtype: expected f32, f64, bf16 or f16";
     case DROPOUT_ERROR_DEVICE: return "device error: no device or driver, or the device runtime refused the call";

@@ -32,6 +32,25 @@ static inline int check_params(const dropout_params *params, size_t n)
     return DROPOUT_OK;
 }
 
+/* Whether [a, a + a_bytes) and [b, b + b_bytes) share no byte (an absent or
+ * empty buffer shares none). */
+static inline int disjoint(const void *a, size_t a_bytes, const void *b, size_t b_bytes)
+{
+    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+    return a == NULL || b == NULL || a_bytes == 0 || b_bytes == 0 || pa + a_bytes <= pb ||
+           pb + b_bytes <= pa;
+}
+
+/* A packed mask of n elements (the DROPOUT_MASK_BYTES(n) bytes a call reads
+ * or writes) must share no byte with a data buffer of `bytes` bytes that the
+ * call reads or writes while it writes the mask, or writes while it reads
+ * the mask.  (A mask read alongside a read-only input may overlap it.) */
+static inline int check_mask_apart(const void *mask, size_t n, const void *buffer, size_t bytes)
+{
+    return disjoint(mask, DROPOUT_MASK_BYTES(n), buffer, bytes) ? DROPOUT_OK
+                                                                 : DROPOUT_ERROR_OVERLAP;
+}
+
 /* Input and output must be the same buffer or disjoint. */
 static inline int check_buffers(const void *in, const void *out, size_t n, size_t elem_size)
 {

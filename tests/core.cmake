@@ -22,6 +22,11 @@ dropout_core_test(test_slices)
 dropout_core_test(test_backward)
 dropout_core_test(test_layer)
 dropout_core_test(test_stats)
+dropout_core_test(test_fpenv)
+dropout_core_test(test_overlap)
+if(DROPOUT_SANITIZE)
+  target_compile_definitions(test_fpenv PRIVATE DROPOUT_TEST_SANITIZE=1)
+endif()
 # One call over n = 2^32 + 1003 elements (a 537 MB mask).  Measured on the
 # 2-core development VM: 21 s with the scalar kernel on one thread, 5 s with
 # AVX2 on one thread.  Under ASan + UBSan the scalar path would take minutes,
@@ -63,10 +68,7 @@ endif()
 # check the exported symbols and the SONAME.  Works in sanitizer builds too:
 # the consumers are then built with the same -fsanitize flags.
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
-  set(dropout_install_sanitize "")
-  if(DROPOUT_SANITIZE)
-    set(dropout_install_sanitize "-fsanitize=address,undefined")
-  endif()
+  string(REPLACE ";" " " dropout_install_sanitize "${DROPOUT_SANITIZE_FLAGS}")
   add_test(NAME test_install COMMAND ${CMAKE_COMMAND}
     -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
     -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/test_install

@@ -4,10 +4,11 @@
 # python3-numpy and python3-torch), against the libdropout.so of this build.
 
 if(DROPOUT_SANITIZE)
-  # libdropout.so is then linked against the ASan runtime, which must be the
-  # first DSO of the process; an uninstrumented python cannot dlopen it.
-  message(STATUS "python tests: not registered in DROPOUT_SANITIZE builds "
-                 "(the ASan runtime cannot be loaded into python through ctypes)")
+  # libdropout.so is then linked against the ASan (or TSan) runtime, which
+  # must be the first DSO of the process; an uninstrumented python cannot
+  # dlopen it.
+  message(STATUS "python tests: not registered in DROPOUT_SANITIZE=${DROPOUT_SANITIZE} builds "
+                 "(the sanitizer runtime cannot be loaded into python through ctypes)")
   return()
 endif()
 

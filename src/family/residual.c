@@ -15,19 +15,13 @@
 #include <string.h>
 
 #include "family.h"
+#include "fpenv.h"
 #include "half.h"
 #include "mask.h"
 #include "parallel.h"
 #include "validate.h"
 
 /* ---- validation -------------------------------------------------------------- */
-
-static int disjoint(const void *a, size_t a_bytes, const void *b, size_t b_bytes)
-{
-    uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
-    return a == NULL || b == NULL || a_bytes == 0 || b_bytes == 0 || pa + a_bytes <= pb ||
-           pb + b_bytes <= pa;
-}
 
 static int check_rows(int dtype, size_t n, size_t d)
 {
@@ -127,9 +121,9 @@ static void residual_chunk(void *ctx, size_t begin, size_t end)
     }
 }
 
-int dropout_bias_residual_forward(const dropout_params *params, int dtype, void *y,
-                                  const void *x, const void *bias, const void *residual,
-                                  size_t n, size_t d, uint8_t *mask, size_t mask_size)
+static FPENV_WORK int residual_forward(const dropout_params *params, int dtype, void *y,
+                                       const void *x, const void *bias, const void *residual,
+                                       size_t n, size_t d, uint8_t *mask, size_t mask_size)
 {
     int status = check_params(params, n);
     if (status == DROPOUT_OK)
@@ -145,8 +139,18 @@ int dropout_bias_residual_forward(const dropout_params *params, int dtype, void 
     if (status == DROPOUT_OK && !disjoint(bias, n ? d * size : 0, y, n * size))
         status = DROPOUT_ERROR_OVERLAP;
     const int train = params->mode == DROPOUT_TRAIN;
-    if (status == DROPOUT_OK && train && mask != NULL)
+    if (status == DROPOUT_OK && train && mask != NULL) {
         status = check_mask(mask, mask_size, n);
+        /* the mask is written while x, bias, residual are read and y written */
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, x, n * size);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, bias, n ? d * size : 0);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, residual, n * size);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, y, n * size);
+    }
     if (status != DROPOUT_OK || n == 0)
         return status;
 
@@ -272,9 +276,10 @@ static int backward_elements(const dropout_params *params, int dtype, void *dx, 
     }
 }
 
-static int residual_backward(const dropout_params *params, int dtype, void *dx, void *dbias,
-                             void *dresidual, const void *dy, size_t n, size_t d,
-                             const uint8_t *mask, size_t mask_size, int from_mask)
+static FPENV_WORK int residual_backward(const dropout_params *params, int dtype, void *dx,
+                                        void *dbias, void *dresidual, const void *dy, size_t n,
+                                        size_t d, const uint8_t *mask, size_t mask_size,
+                                        int from_mask)
 {
     int status = check_params(params, n);
     if (status == DROPOUT_OK)
@@ -290,8 +295,17 @@ static int residual_backward(const dropout_params *params, int dtype, void *dx, 
         (!disjoint(dx, bytes, dresidual, bytes) || !disjoint(dbias, bias_bytes, dx, bytes) ||
          !disjoint(dbias, bias_bytes, dy, bytes) || !disjoint(dbias, bias_bytes, dresidual, bytes)))
         status = DROPOUT_ERROR_OVERLAP;
-    if (status == DROPOUT_OK && from_mask && params->mode == DROPOUT_TRAIN)
+    if (status == DROPOUT_OK && from_mask && params->mode == DROPOUT_TRAIN) {
         status = check_mask(mask, mask_size, n);
+        /* the mask is read while dx, dbias, dresidual are written (dy is read
+         * too: it may overlap the mask) */
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, dx, bytes);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask, n, dbias, bias_bytes);
+        if (status == DROPOUT_OK && dresidual != dy)
+            status = check_mask_apart(mask, n, dresidual, bytes);
+    }
     if (status != DROPOUT_OK || n == 0)
         return status;
 
@@ -325,16 +339,26 @@ static int residual_backward(const dropout_params *params, int dtype, void *dx, 
     return DROPOUT_OK;
 }
 
+int dropout_bias_residual_forward(const dropout_params *params, int dtype, void *y,
+                                  const void *x, const void *bias, const void *residual,
+                                  size_t n, size_t d, uint8_t *mask, size_t mask_size)
+{
+    FPENV_RETURN(int, residual_forward(params, dtype, y, x, bias, residual, n, d, mask,
+                                       mask_size));
+}
+
 int dropout_bias_residual_backward_mask(const dropout_params *params, int dtype, void *dx,
                                         void *dbias, void *dresidual, const void *dy, size_t n,
                                         size_t d, const uint8_t *mask, size_t mask_size)
 {
-    return residual_backward(params, dtype, dx, dbias, dresidual, dy, n, d, mask, mask_size, 1);
+    FPENV_RETURN(int, residual_backward(params, dtype, dx, dbias, dresidual, dy, n, d, mask,
+                                        mask_size, 1));
 }
 
 int dropout_bias_residual_backward_regen(const dropout_params *params, int dtype, void *dx,
                                          void *dbias, void *dresidual, const void *dy,
                                          size_t n, size_t d)
 {
-    return residual_backward(params, dtype, dx, dbias, dresidual, dy, n, d, NULL, 0, 0);
+    FPENV_RETURN(int, residual_backward(params, dtype, dx, dbias, dresidual, dy, n, d, NULL, 0,
+                                        0));
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "family.h"
+#include "fpenv.h"
 #include "gaussian.h"
 #include "mask.h"
 #include "parallel.h"
@@ -370,9 +371,10 @@ typedef enum family_direction { FORWARD, BACKWARD_MASK, BACKWARD_REGEN } family_
  * alpha' = -lambda * alpha = -1.7580993408473766. */
 #define ALPHA_PRIME (-1.7580993408473766)
 
-static int shaped_run(const dropout_params *params, int variant, int dtype,
-                      const dropout_shape *shape, void *y, const void *x, uint8_t *mask_out,
-                      const uint8_t *mask_in, size_t mask_size, family_direction direction)
+static FPENV_WORK int shaped_run(const dropout_params *params, int variant, int dtype,
+                                 const dropout_shape *shape, void *y, const void *x,
+                                 uint8_t *mask_out, const uint8_t *mask_in, size_t mask_size,
+                                 family_direction direction)
 {
     if (params == NULL || shape == NULL)
         return DROPOUT_ERROR_NULL_POINTER;
@@ -401,10 +403,20 @@ static int shaped_run(const dropout_params *params, int variant, int dtype,
         if (train && p == 1.0) /* the noise's variance p/(1-p) is infinite */
             return DROPOUT_ERROR_INVALID_P;
     }
-    if (train && mask_out != NULL)
+    if (train && mask_out != NULL) {
+        /* the mask is written while x is read and y written */
         status = check_mask(mask_out, mask_size, m);
-    if (train && direction == BACKWARD_MASK)
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask_out, m, x, n * size);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask_out, m, y, n * size);
+    }
+    if (train && direction == BACKWARD_MASK) {
+        /* the mask is read while dx (y here) is written */
         status = check_mask(mask_in, mask_size, m);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask_in, m, y, n * size);
+    }
     if (status != DROPOUT_OK || n == 0)
         return status;
 
@@ -477,19 +489,21 @@ int dropout_shaped_forward(const dropout_params *params, int variant, int dtype,
                            const dropout_shape *shape, void *y, const void *x, uint8_t *mask,
                            size_t mask_size)
 {
-    return shaped_run(params, variant, dtype, shape, y, x, mask, NULL, mask_size, FORWARD);
+    FPENV_RETURN(int, shaped_run(params, variant, dtype, shape, y, x, mask, NULL, mask_size,
+                                 FORWARD));
 }
 
 int dropout_shaped_backward_mask(const dropout_params *params, int variant, int dtype,
                                  const dropout_shape *shape, void *dx, const void *dy,
                                  const uint8_t *mask, size_t mask_size)
 {
-    return shaped_run(params, variant, dtype, shape, dx, dy, NULL, mask, mask_size,
-                      BACKWARD_MASK);
+    FPENV_RETURN(int, shaped_run(params, variant, dtype, shape, dx, dy, NULL, mask, mask_size,
+                                 BACKWARD_MASK));
 }
 
 int dropout_shaped_backward_regen(const dropout_params *params, int variant, int dtype,
                                   const dropout_shape *shape, void *dx, const void *dy)
 {
-    return shaped_run(params, variant, dtype, shape, dx, dy, NULL, NULL, 0, BACKWARD_REGEN);
+    FPENV_RETURN(int, shaped_run(params, variant, dtype, shape, dx, dy, NULL, NULL, 0,
+                                 BACKWARD_REGEN));
 }
