@@ -10,6 +10,9 @@ run)
     shift 2
     root=
     [ "$(id -u)" = 0 ] && root=--allow-run-as-root
+    # Containers often forbid the cross-process reads (CMA) of OpenMPI's
+    # shared-memory transport: copy through the shared segment instead.
+    export OMPI_MCA_btl_vader_single_copy_mechanism="${OMPI_MCA_btl_vader_single_copy_mechanism:-none}"
     exec "${MPIEXEC:-mpirun}" $root --oversubscribe -np "$np" "$@"
     ;;
 same)
