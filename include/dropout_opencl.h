@@ -28,9 +28,11 @@
  *     ...
  *     dropout_opencl_destroy(dcl);
  *
- * Return values: DROPOUT_OK (0); a positive dropout_status for a bad
- * argument (nothing enqueued); or a negative OpenCL error code (CL_*) that
- * the runtime returned.  dropout_opencl_status_string() names both.
+ * Return values: DROPOUT_OK (0), or a dropout_status: the CPU's codes for a
+ * bad argument (nothing enqueued), and DROPOUT_ERROR_DEVICE (as for every
+ * device backend) when the OpenCL runtime refused a call or there is none;
+ * dropout_opencl_cl_error() then gives the CL_* code and
+ * dropout_opencl_error_string() its name.
  *
  * Kernels: one work-item per 16-element block of the call (call elements
  * 16g ... 16g + 15 and bytes 2g, 2g + 1 of the packed mask); a launch with
@@ -71,8 +73,9 @@ typedef struct dropout_opencl dropout_opencl;
 /* Build the kernels for `device` of `context` (both retained until destroy).
  * OpenCL compilers take from milliseconds (cached) to seconds: create one
  * object per (context, device) and keep it.  On error *out is NULL;
- * CL_INVALID_DEVICE if the device lacks f32 denormals or round-to-nearest,
- * CL_BUILD_PROGRAM_FAILURE if the kernels do not build (a broken compiler). */
+ * DROPOUT_ERROR_DEVICE with CL_INVALID_DEVICE if the device lacks f32
+ * denormals or round-to-nearest, with CL_BUILD_PROGRAM_FAILURE if the kernels
+ * do not build (a broken compiler). */
 DROPOUT_API int dropout_opencl_create(dropout_opencl **out, cl_context context,
                                       cl_device_id device);
 /* NULL is a no-op. */
@@ -89,15 +92,22 @@ DROPOUT_API int dropout_opencl_has_dtype(const dropout_opencl *dcl, int dtype);
 DROPOUT_API int dropout_opencl_set_launch(dropout_opencl *dcl, size_t global_size,
                                           size_t local_size);
 
-/* Names a return value: dropout_status_string() for DROPOUT_OK and the
- * positive codes, the CL_* name of a negative OpenCL error.  Never NULL. */
+/* Names a return value: dropout_status_string(), except that
+ * DROPOUT_ERROR_DEVICE names this thread's last OpenCL error, and a negative
+ * OpenCL code (from a CL call of your own) gets its CL_* name.  Never NULL. */
 DROPOUT_API const char *dropout_opencl_status_string(int status);
+
+/* The OpenCL error (CL_*, negative) behind this thread's most recent
+ * DROPOUT_ERROR_DEVICE, CL_SUCCESS if none; and its name with the code,
+ * e.g. "CL_OUT_OF_RESOURCES (-5)" ("" if none). */
+DROPOUT_API int dropout_opencl_cl_error(void);
+DROPOUT_API const char *dropout_opencl_error_string(void);
 
 /* The OpenCL devices of every platform, in platform order then device order:
  * the index is what `dropout --device opencl --cl-device N` takes.  Writes
  * up to `capacity` ids (devices may be NULL when capacity is 0) and the
  * total count to *count.  A machine without an OpenCL runtime (no ICD) gives
- * CL_PLATFORM_NOT_FOUND_KHR (-1001). */
+ * DROPOUT_ERROR_DEVICE with CL_PLATFORM_NOT_FOUND_KHR (-1001). */
 DROPOUT_API int dropout_opencl_devices(cl_device_id *devices, size_t capacity,
                                        size_t *count);
 

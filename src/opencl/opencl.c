@@ -10,6 +10,7 @@
  * nothing to do), so its event is the call's event and nothing is allocated.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,10 @@ typedef struct launch {
     cl_ulong in_offset, out_offset, mask_offset;
 } launch;
 
+/* The OpenCL error of this thread's most recent DROPOUT_ERROR_DEVICE. */
+static _Thread_local cl_int last_cl_error = CL_SUCCESS;
+static _Thread_local char last_message[192];
+
 /* ---- status strings ------------------------------------------------------- */
 
 static const struct {
@@ -78,6 +83,8 @@ static const struct {
 
 const char *dropout_opencl_status_string(int status)
 {
+    if (status == DROPOUT_ERROR_DEVICE && last_cl_error != CL_SUCCESS)
+        return last_message;
     if (status >= 0)
         return dropout_status_string(status);
     if (status == -1001)
@@ -89,9 +96,34 @@ const char *dropout_opencl_status_string(int status)
     return "unknown OpenCL error";
 }
 
+/* ---- device errors: DROPOUT_ERROR_DEVICE, and what the runtime said ------- */
+
+/* The functions below return OpenCL's negative codes; the public calls turn
+ * them into DROPOUT_ERROR_DEVICE (the code every device backend shares) and
+ * keep the code for dropout_opencl_cl_error / _error_string. */
+static int device_status(int status)
+{
+    if (status >= 0)
+        return status;
+    last_cl_error = status;
+    snprintf(last_message, sizeof last_message, "%s (%d)",
+             dropout_opencl_status_string(status), status);
+    return DROPOUT_ERROR_DEVICE;
+}
+
+int dropout_opencl_cl_error(void)
+{
+    return last_cl_error;
+}
+
+const char *dropout_opencl_error_string(void)
+{
+    return last_message;
+}
+
 /* ---- devices, create, destroy --------------------------------------------- */
 
-int dropout_opencl_devices(cl_device_id *devices, size_t capacity, size_t *count)
+static int dropout_opencl_devices_cl(cl_device_id *devices, size_t capacity, size_t *count)
 {
     if (count == NULL || (devices == NULL && capacity > 0))
         return DROPOUT_ERROR_NULL_POINTER;
@@ -143,7 +175,7 @@ void dropout_opencl_destroy(dropout_opencl *dcl)
     free(dcl);
 }
 
-int dropout_opencl_create(dropout_opencl **out, cl_context context, cl_device_id device)
+static int dropout_opencl_create_cl(dropout_opencl **out, cl_context context, cl_device_id device)
 {
     if (out == NULL)
         return DROPOUT_ERROR_NULL_POINTER;
@@ -439,7 +471,7 @@ static int forward_any(dropout_opencl *dcl, cl_command_queue queue, const dropou
                    wait_list, event);
 }
 
-int dropout_opencl_forward(dropout_opencl *dcl, cl_command_queue queue,
+static int dropout_opencl_forward_cl(dropout_opencl *dcl, cl_command_queue queue,
                            const dropout_params *params, int dtype, cl_mem y, size_t y_offset,
                            cl_mem x, size_t x_offset, size_t n, cl_mem mask, size_t mask_offset,
                            size_t mask_size, cl_uint wait_count, const cl_event *wait_list,
@@ -449,7 +481,7 @@ int dropout_opencl_forward(dropout_opencl *dcl, cl_command_queue queue,
                        mask_size, wait_count, wait_list, event);
 }
 
-int dropout_opencl_backward_regen(dropout_opencl *dcl, cl_command_queue queue,
+static int dropout_opencl_backward_regen_cl(dropout_opencl *dcl, cl_command_queue queue,
                                   const dropout_params *params, int dtype, cl_mem dx,
                                   size_t dx_offset, cl_mem dy, size_t dy_offset, size_t n,
                                   cl_uint wait_count, const cl_event *wait_list, cl_event *event)
@@ -458,7 +490,7 @@ int dropout_opencl_backward_regen(dropout_opencl *dcl, cl_command_queue queue,
                        wait_count, wait_list, event);
 }
 
-int dropout_opencl_backward_mask(dropout_opencl *dcl, cl_command_queue queue,
+static int dropout_opencl_backward_mask_cl(dropout_opencl *dcl, cl_command_queue queue,
                                  const dropout_params *params, int dtype, cl_mem dx,
                                  size_t dx_offset, cl_mem dy, size_t dy_offset, size_t n,
                                  cl_mem mask, size_t mask_offset, size_t mask_size,
@@ -485,7 +517,7 @@ int dropout_opencl_backward_mask(dropout_opencl *dcl, cl_command_queue queue,
     return enqueue(dcl, queue, &l, 0, wait_count, wait_list, event);
 }
 
-int dropout_opencl_mask(dropout_opencl *dcl, cl_command_queue queue,
+static int dropout_opencl_mask_cl(dropout_opencl *dcl, cl_command_queue queue,
                         const dropout_params *params, cl_mem mask, size_t mask_offset,
                         size_t mask_size, size_t n, cl_uint wait_count,
                         const cl_event *wait_list, cl_event *event)
@@ -517,4 +549,55 @@ int dropout_opencl_mask(dropout_opencl *dcl, cl_command_queue queue,
     l.mask = mask;
     l.mask_offset = mask_offset;
     return enqueue(dcl, queue, &l, n == 0, wait_count, wait_list, event);
+}
+
+/* ---- the public calls: OpenCL errors become DROPOUT_ERROR_DEVICE ------------ */
+
+int dropout_opencl_devices(cl_device_id *devices, size_t capacity, size_t *count)
+{
+    return device_status(dropout_opencl_devices_cl(devices, capacity, count));
+}
+
+int dropout_opencl_create(dropout_opencl **out, cl_context context, cl_device_id device)
+{
+    return device_status(dropout_opencl_create_cl(out, context, device));
+}
+
+int dropout_opencl_forward(dropout_opencl *dcl, cl_command_queue queue,
+                           const dropout_params *params, int dtype, cl_mem y, size_t y_offset,
+                           cl_mem x, size_t x_offset, size_t n, cl_mem mask, size_t mask_offset,
+                           size_t mask_size, cl_uint wait_count, const cl_event *wait_list,
+                           cl_event *event)
+{
+    return device_status(dropout_opencl_forward_cl(dcl, queue, params, dtype, y, y_offset, x,
+                         x_offset, n, mask, mask_offset, mask_size, wait_count, wait_list, event));
+}
+
+int dropout_opencl_backward_regen(dropout_opencl *dcl, cl_command_queue queue,
+                                  const dropout_params *params, int dtype, cl_mem dx,
+                                  size_t dx_offset, cl_mem dy, size_t dy_offset, size_t n,
+                                  cl_uint wait_count, const cl_event *wait_list, cl_event *event)
+{
+    return device_status(dropout_opencl_backward_regen_cl(dcl, queue, params, dtype, dx,
+                         dx_offset, dy, dy_offset, n, wait_count, wait_list, event));
+}
+
+int dropout_opencl_backward_mask(dropout_opencl *dcl, cl_command_queue queue,
+                                 const dropout_params *params, int dtype, cl_mem dx,
+                                 size_t dx_offset, cl_mem dy, size_t dy_offset, size_t n,
+                                 cl_mem mask, size_t mask_offset, size_t mask_size,
+                                 cl_uint wait_count, const cl_event *wait_list, cl_event *event)
+{
+    return device_status(dropout_opencl_backward_mask_cl(dcl, queue, params, dtype, dx, dx_offset,
+                         dy, dy_offset, n, mask, mask_offset, mask_size, wait_count, wait_list,
+                         event));
+}
+
+int dropout_opencl_mask(dropout_opencl *dcl, cl_command_queue queue,
+                        const dropout_params *params, cl_mem mask, size_t mask_offset,
+                        size_t mask_size, size_t n, cl_uint wait_count,
+                        const cl_event *wait_list, cl_event *event)
+{
+    return device_status(dropout_opencl_mask_cl(dcl, queue, params, mask, mask_offset, mask_size,
+                         n, wait_count, wait_list, event));
 }

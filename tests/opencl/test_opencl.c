@@ -665,6 +665,12 @@ static void errors(void)
     CHECK_ERROR(dropout_opencl_forward(dcl, Q, &ok, F32, Y, 0, X, 0, n, M, 0, 13, 2, NULL, &no_event),
                 DROPOUT_ERROR_INVALID_ARGUMENT);
 
+    /* DROPOUT_ERROR_DEVICE's OpenCL code: none so far in this thread */
+    CHECK(dropout_opencl_cl_error() == CL_SUCCESS && dropout_opencl_error_string()[0] == '\0',
+          "no device error yet");
+    /* (PoCL enqueues whatever passes the host checks, so DROPOUT_ERROR_DEVICE
+     * is exercised by opencl_cli, with no OpenCL runtime at all.) */
+
     /* set_launch, create */
     CHECK_STATUS(dropout_opencl_set_launch(dcl, 0, (size_t)1 << 40), DROPOUT_ERROR_INVALID_ARGUMENT);
     CHECK_STATUS(dropout_opencl_set_launch(NULL, 0, 0), DROPOUT_ERROR_NULL_POINTER);

@@ -117,7 +117,7 @@ def part_errors():
         env = dict(os.environ, OCL_ICD_VENDORS=empty)
         for command in (["mask", "--count", "5"], ["forward"], ["backward"]):
             one_error_line(command + ["--p", "0.5", "--seed", "1", "--stream", "2", "--device",
-                                      "opencl"], env, "no OpenCL runtime")
+                                      "opencl"], env, "no OpenCL runtime: CL_PLATFORM_NOT_FOUND_KHR")
         rc, out, err = run(["--version"], env=env)
         if rc != 0 or "device opencl: none" not in out:
             fail("--version without a runtime: exit %d, %r" % (rc, out))
