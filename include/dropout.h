@@ -353,7 +353,9 @@ DROPOUT_API int dropout_shaped_backward_regen(const dropout_params *params,
  * of d) and bias of d elements, broadcast along the rows.  Bitwise equal to
  * the three separate steps, each rounded to the dtype: t = x + bias;
  * u = dropout_forward(t) (same params, mask index = element index);
- * y = residual + u.  y may be x or residual.
+ * y = residual + u, except that any NaN in y (and in dbias) is the canonical
+ * quiet NaN, the same bits on every path (docs/SPEC.md section 7).
+ * y may be x or residual.
  *
  * Backward: dresidual = dy; dx = keep ? dy * s : +0.0; dbias[j] = the sum of
  * dx[r * d + j] over rows r = 0, 1, ... in that order, accumulated in double

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernels.h" /* kernels_bits8_at, the streaming-store helpers */
 
@@ -39,6 +40,29 @@ typedef struct family_apply {
     void (*add_rows_f32)(size_t width, size_t rows, size_t stride, const float *x, double *sum);
 } family_apply;
 
+/* The fused op's NaN (docs/SPEC.md section 7): any NaN it produces is the
+ * canonical quiet NaN, whatever payloads its inputs carry.  Which payload an
+ * IEEE add of two NaNs keeps depends on the operand order, which compilers
+ * swap freely (x + bias is bias + x to them) and ISAs define differently. */
+#define FAMILY_NAN_F32 0x7FC00000u
+#define FAMILY_NAN_F64 0x7FF8000000000000ull
+
+static inline float family_nan_canonical_f32(float v)
+{
+    const uint32_t bits = FAMILY_NAN_F32;
+    float nan;
+    memcpy(&nan, &bits, sizeof nan);
+    return v != v ? nan : v;
+}
+
+static inline double family_nan_canonical_f64(double v)
+{
+    const uint64_t bits = FAMILY_NAN_F64;
+    double nan;
+    memcpy(&nan, &bits, sizeof nan);
+    return v != v ? nan : v;
+}
+
 /* One element of bias_residual_f32: the reference, and the SIMD tables'
  * heads and tails. */
 static inline float family_bias_residual_one(const uint8_t *bits, size_t k, float s, float x,
@@ -46,7 +70,7 @@ static inline float family_bias_residual_one(const uint8_t *bits, size_t k, floa
 {
     float t = x + bias;
     float u = (bits[k / 8] >> (k % 8)) & 1u ? t * s : 0.0f;
-    return residual + u;
+    return family_nan_canonical_f32(residual + u);
 }
 
 /* The scalar column sums of add_rows_f32, for columns [j, width): the

@@ -80,6 +80,13 @@ static void scale_f16_avx2(size_t n, float s, const uint8_t *bits, const uint16_
 
 /* y = residual + ((x + bias) * s & keep); streaming stores from the first
  * 32-byte boundary of y when asked (the elements before it one by one) */
+/* y, with any NaN lane the canonical NaN (family_nan_canonical_f32) */
+static inline __m256 nan_canonical_avx2(__m256 y)
+{
+    return _mm256_blendv_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32((int)FAMILY_NAN_F32)),
+                            _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
+}
+
 static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const float *x,
                                    const float *bias, const float *residual, float *y,
                                    int stream)
@@ -93,7 +100,8 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
             __m256 t = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(bias + k));
             __m256 u = _mm256_and_ps(_mm256_mul_ps(t, sv),
                                      _mm256_castsi256_ps(keep_lanes32(kernels_bits8_at(bits, k))));
-            _mm256_stream_ps(y + k, _mm256_add_ps(_mm256_loadu_ps(residual + k), u));
+            __m256 r = _mm256_loadu_ps(residual + k);
+            _mm256_stream_ps(y + k, nan_canonical_avx2(_mm256_add_ps(r, u)));
         }
         _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
     }
@@ -101,7 +109,8 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
         __m256 t = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(bias + k));
         __m256 u = _mm256_and_ps(_mm256_mul_ps(t, sv),
                                  _mm256_castsi256_ps(keep_lanes32(bits[k / 8])));
-        _mm256_storeu_ps(y + k, _mm256_add_ps(_mm256_loadu_ps(residual + k), u));
+        __m256 r = _mm256_loadu_ps(residual + k);
+        _mm256_storeu_ps(y + k, nan_canonical_avx2(_mm256_add_ps(r, u)));
     }
     for (; k < n; k++)
         y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);

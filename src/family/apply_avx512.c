@@ -47,6 +47,13 @@ static void scale_f16_avx512(size_t n, float s, const uint8_t *bits, const uint1
         family_apply_scalar.scale_f16(n - k, s, bits + k / 8, x + k, y + k);
 }
 
+/* y, with any NaN lane the canonical NaN (family_nan_canonical_f32) */
+static inline __m512 nan_canonical_avx512(__m512 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q), y,
+                                _mm512_castsi512_ps(_mm512_set1_epi32((int)FAMILY_NAN_F32)));
+}
+
 static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, const float *x,
                                      const float *bias, const float *residual, float *y,
                                      int stream)
@@ -61,14 +68,16 @@ static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, con
             __mmask16 keep = (__mmask16)(kernels_bits8_at(bits, k) | kernels_bits8_at(bits, k + 8) << 8);
             __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
             __m512 u = _mm512_maskz_mul_ps(keep, t, sv);
-            _mm512_stream_ps(y + k, _mm512_add_ps(_mm512_loadu_ps(residual + k), u));
+            __m512 r = _mm512_loadu_ps(residual + k);
+            _mm512_stream_ps(y + k, nan_canonical_avx512(_mm512_add_ps(r, u)));
         }
         _mm_sfence();
     }
     for (; k + 16 <= n; k += 16) {
         __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
         __m512 u = _mm512_maskz_mul_ps(keep16(bits, k), t, sv);
-        _mm512_storeu_ps(y + k, _mm512_add_ps(_mm512_loadu_ps(residual + k), u));
+        __m512 r = _mm512_loadu_ps(residual + k);
+        _mm512_storeu_ps(y + k, nan_canonical_avx512(_mm512_add_ps(r, u)));
     }
     for (; k < n; k++)
         y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);

@@ -65,7 +65,7 @@ static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, 
         for (size_t k = 0; k < n; k++) {
             double t = xd[k] + bd[k];
             double u = (bits[k / 8] >> (k % 8)) & 1u ? t * c->op.scale : 0.0;
-            yd[k] = rd[k] + u;
+            yd[k] = family_nan_canonical_f64(rd[k] + u);
         }
         break;
     }
@@ -85,7 +85,8 @@ static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, 
                 u = bf16 ? half_bf16_from_f32(tf * s) : half_f16_from_f32(tf * s);
             }
             float uf = bf16 ? half_f32_from_bf16(u) : half_f32_from_f16(u);
-            yh[k] = bf16 ? half_bf16_from_f32(rf + uf) : half_f16_from_f32(rf + uf);
+            float yf = family_nan_canonical_f32(rf + uf); /* 0x7FC0 / 0x7E00 once rounded */
+            yh[k] = bf16 ? half_bf16_from_f32(yf) : half_f16_from_f32(yf);
         }
         break;
     }
@@ -222,14 +223,17 @@ static void add_to_sums(const family_op *op, size_t width, size_t rows, size_t s
     }
 }
 
+/* A NaN sum is the canonical NaN (docs/SPEC.md section 7): which NaN a sum
+ * of NaNs keeps depends on the order of the operands of each add. */
 static void store_sums(int dtype, size_t width, const double *sum, char *out)
 {
     for (size_t j = 0; j < width; j++) {
+        const double total = family_nan_canonical_f64(sum[j]);
         switch (dtype) {
-        case DROPOUT_DTYPE_F32: ((float *)out)[j] = (float)sum[j]; break;
-        case DROPOUT_DTYPE_F64: ((double *)out)[j] = sum[j]; break;
-        case DROPOUT_DTYPE_BF16: ((uint16_t *)out)[j] = half_bf16_from_f32((float)sum[j]); break;
-        default: ((uint16_t *)out)[j] = half_f16_from_f32((float)sum[j]); break;
+        case DROPOUT_DTYPE_F32: ((float *)out)[j] = (float)total; break;
+        case DROPOUT_DTYPE_F64: ((double *)out)[j] = total; break;
+        case DROPOUT_DTYPE_BF16: ((uint16_t *)out)[j] = half_bf16_from_f32((float)total); break;
+        default: ((uint16_t *)out)[j] = half_f16_from_f32((float)total); break;
         }
     }
 }

@@ -101,6 +101,9 @@ I __mmask16 _mm512_cmpgt_epi32_mask(__m512i a, __m512i b){ unsigned k=0; for(int
 I __m512i _mm512_mask_or_epi32(__m512i src, __mmask16 k, __m512i a, __m512i b){ for(int i=0;i<16;i++) if((k>>i)&1) src.d[i]=a.d[i]|b.d[i]; return src; }
 I __m512 _mm512_maskz_mul_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]=((k>>i)&1)?a.f[i]*b.f[i]:0.0f; return a; }
 I __m512 _mm512_add_ps(__m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]+=b.f[i]; return a; }
+#define _CMP_UNORD_Q 3 /* the only predicate modelled: either lane NaN */
+I __mmask16 _mm512_cmp_ps_mask(__m512 a, __m512 b, int imm){ unsigned k=0; if (imm != _CMP_UNORD_Q) abort(); for(int i=0;i<16;i++) k|=(unsigned)(a.f[i]!=a.f[i]||b.f[i]!=b.f[i])<<i; return (__mmask16)k; }
+I __m512 _mm512_mask_blend_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;i++) if((k>>i)&1) a.f[i]=b.f[i]; return a; }
 I __m512d _mm512_add_pd(__m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]+=b.f[i]; return a; }
 I __m512d _mm512_cvtps_pd(__m256 a){ __m512d r; for(int i=0;i<8;i++) r.f[i]=(double)a.f[i]; return r; }
 I __m512 _mm512_cvtph_ps(__m256i a){ __m512 r; for(int i=0;i<16;i++) r.f[i]=model_f32_from_f16(a.h[i]); return r; }
