@@ -279,7 +279,7 @@ static int call_op(int op, const dropout_params *pr, const buffers *b)
         default: return dropout_backward_regen_f16(pr, b->y, b->x, n);
         }
     default:
-        return dropout_mask(pr, b->mask, mb, n);
+        return dropout_mask(pr, n, b->mask, mb);
     }
 }
 
@@ -576,7 +576,7 @@ int cli_bench(int argc, char **argv)
                 dropout_params params = {.p = ps[pi], .seed = 42, .stream = 7, .first = 0,
                                          .mode = DROPOUT_TRAIN};
                 /* the mask that backward_mask reads */
-                status = dropout_mask(&params, b.mask, dropout_mask_bytes(b.n), b.n);
+                status = dropout_mask(&params, b.n, b.mask, dropout_mask_bytes(b.n));
                 for (size_t ti = 0; ti < thread_count && status == DROPOUT_OK; ti++) {
                     unsigned threads = thread_counts[ti];
                     dropout_set_threads(threads);

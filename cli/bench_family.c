@@ -198,7 +198,7 @@ int cli_bench_family(size_t n, unsigned repeat_count, unsigned thread_count)
     }
     for (size_t k = 0; k < b.d; k++)
         b.bias[k] = 0.5f;
-    dropout_mask(&b.params, b.mask, dropout_mask_bytes(b.n), b.n);
+    dropout_mask(&b.params, b.n, b.mask, dropout_mask_bytes(b.n));
     printf("dropout bench --family: n = %zu f32 elements, p = %.2f, isa %s, %u thread(s), "
            "best of %d\n", n, b.params.p, dropout_isa(), dropout_threads(), repeats);
 

@@ -36,7 +36,7 @@ void cli_device_list(FILE *out)
 static int cpu_mask(void *state, const dropout_params *params, uint8_t *mask, size_t n)
 {
     (void)state;
-    return dropout_mask(params, mask, dropout_mask_bytes(n), n);
+    return dropout_mask(params, n, mask, dropout_mask_bytes(n));
 }
 
 /* Every dtype through the shaped calls (one dimension of n): the same bits

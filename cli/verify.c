@@ -211,7 +211,7 @@ static void check_keep_rate(verify_ctx *ctx, double p, verify_row *row)
     for (size_t done = 0; done < ctx->rate_n && status == DROPOUT_OK; done += CALL_ELEMENTS) {
         size_t n = ctx->rate_n - done < CALL_ELEMENTS ? ctx->rate_n - done : CALL_ELEMENTS;
         dropout_params params = params_of(p, 1, first + done);
-        status = dropout_mask(&params, ctx->mask, dropout_mask_bytes(n), n);
+        status = dropout_mask(&params, n, ctx->mask, dropout_mask_bytes(n));
         for (size_t b = 0; b < dropout_mask_bytes(n); b++)
             for (uint8_t byte = ctx->mask[b]; byte; byte &= (uint8_t)(byte - 1))
                 kept++;
@@ -361,7 +361,7 @@ static void check_forward_rule(verify_ctx *ctx, double p, verify_row *row)
 
     fill_bits_f32(ctx->x32, n, 32);
     status |= dropout_forward_f32(&params, ctx->y32, ctx->x32, n, ctx->mask, bytes);
-    status |= dropout_mask(&params, ctx->mask2, bytes, n);
+    status |= dropout_mask(&params, n, ctx->mask2, bytes);
     const float s32 = (float)scale_of(p);
     for (size_t k = 0; k < n; k++)
         differ += !same_bits_f32(ctx->y32[k], keep_bit(ctx->mask, k) ? ctx->x32[k] * s32 : 0.0f);

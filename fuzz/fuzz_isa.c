@@ -85,7 +85,7 @@ static int run(const call *c, uint8_t *arena)
         default: return dropout_backward_regen_f16(p, a, b, n);
         }
     case OP_MASK:
-        return dropout_mask(p, m, ms, n);
+        return dropout_mask(p, n, m, ms);
     case OP_SHAPED_FORWARD:
         return dropout_shaped_forward(p, c->variant, c->dtype, &c->shape, a, b, m, ms);
     case OP_SHAPED_BACKWARD_MASK:

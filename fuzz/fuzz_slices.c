@@ -28,7 +28,7 @@ static int call(int op, int dtype, const dropout_params *p, uint8_t *y, const ui
                 size_t n, uint8_t *mask, size_t mask_size)
 {
     if (op == OP_MASK)
-        return dropout_mask(p, mask, mask_size, n);
+        return dropout_mask(p, n, mask, mask_size);
     if (op == OP_FORWARD) {
         switch (dtype) {
         case 0: return dropout_forward_f32(p, (float *)y, (const float *)x, n, mask, mask_size);

@@ -26,15 +26,36 @@
  * ---------------------------------------------------------------------------
  *   1. The module object (dropout_layer): the nn.Dropout of C.  Holds p, the
  *      mode (train/eval) and its RNG state (seed, next stream) as plain data.
- *   2. Explicit operations: forward / backward / mask on a slice
- *      [first, first + n) of a tensor's mask index space, given
- *      (p, seed, stream, first) in a dropout_params.
- *   3. Runtime control: which ISA variant runs, how many threads.
- *   4. Building blocks: Philox4x32-10 and the keep threshold.
+ *      Its forward/backward are wrappers of the tier 2 f32/f64 calls.
+ *   2. Typed operations, for all four dtypes alike (f32, f64, bf16, f16):
+ *      forward / backward_mask / backward_regen on a slice [first, first + n)
+ *      of a tensor's mask index space, given (p, seed, stream, first) in a
+ *      dropout_params, and dropout_mask (the keep bits alone).  The bf16/f16
+ *      entry points are wrappers of the shaped calls below (their
+ *      one-dimensional case); backward_regen is the forward run on dy.
+ *   3. Shaped masks and variants: dropout_shaped_* (broadcast dimensions,
+ *      alpha and gaussian dropout) in any dtype.
+ *   4. Fused: dropout_bias_residual_* (y = residual + dropout(x + bias)).
+ *   5. Runtime control: which ISA variant runs, how many threads.
+ *   6. Building blocks: Philox4x32-10, the keep threshold, one keep bit,
+ *      dtype sizes and the bf16/f16 conversions.
  *
- * Errors are values: every call returns a dropout_status (DROPOUT_OK == 0);
- * dropout_status_string() names each one.  On error no output byte is
- * written.  The library never aborts, exits or prints.
+ * Errors are values: every operation returns an int status (a
+ * dropout_status, DROPOUT_OK == 0; dropout_status_string() names each one).
+ * The exceptions, which cannot fail, return their result instead and are
+ * marked "no status" below: the version and status strings, the sizes
+ * (dropout_mask_bytes, dropout_dtype_size, dropout_shape_*elements),
+ * dropout_isa, dropout_threads, the building blocks and the conversions.
+ * On error no output byte is written.  The library never aborts, exits or
+ * prints.  Each function's comment lists the statuses it returns besides
+ * DROPOUT_OK; "the usual errors" of an operation are:
+ *   DROPOUT_ERROR_NULL_POINTER     params, or a buffer of an n > 0 call, NULL
+ *   DROPOUT_ERROR_INVALID_P        p is NaN or outside [0, 1]
+ *   DROPOUT_ERROR_INVALID_MODE     mode is neither DROPOUT_TRAIN nor EVAL
+ *   DROPOUT_ERROR_RANGE            first + n exceeds 2^64
+ *   DROPOUT_ERROR_OVERLAP          input and output partially overlap
+ *   DROPOUT_ERROR_INVALID_ARGUMENT n * element size exceeds SIZE_MAX
+ *   DROPOUT_ERROR_MASK_TOO_SMALL   mask_size < ceil(n / 8) where a mask is used
  *
  * Floating point: every call computes in the IEEE default mode (round to
  * nearest even, subnormals kept), whatever the caller's thread is set to
@@ -67,13 +88,13 @@ extern "C" {
 #endif
 
 #define DROPOUT_VERSION_MAJOR 0
-#define DROPOUT_VERSION_MINOR 1
+#define DROPOUT_VERSION_MINOR 2
 #define DROPOUT_VERSION_PATCH 0
-#define DROPOUT_VERSION_STRING "0.1.0"
+#define DROPOUT_VERSION_STRING "0.2.0"
 /* The mask stream this library implements (docs/SPEC.md section 2). */
 #define DROPOUT_MASK_STREAM_VERSION 1
 
-/* "0.1.0": the version of the library actually linked. */
+/* "0.2.0": the version of the library actually linked. */
 DROPOUT_API const char *dropout_version_string(void);
 
 /* ===========================================================================
@@ -179,7 +200,8 @@ DROPOUT_API int dropout_layer_load(dropout_layer *layer,
                                    const uint8_t in[DROPOUT_LAYER_STATE_BYTES]);
 
 /* ===========================================================================
- * Tier 2: explicit operations on a slice [first, first + n)
+ * Tier 2: typed operations on a slice [first, first + n) (f32, f64 here;
+ * bf16, f16 below, with the same rules)
  * ===========================================================================
  * Element k of the call is element first + k of the mask index space: a
  * chunk or shard that passes its own offset as `first` computes exactly its
@@ -193,7 +215,8 @@ DROPOUT_API int dropout_layer_load(dropout_layer *layer,
 
 /* Training: y = keep ? x * s : +0.0, and the packed mask if mask != NULL.
  * Evaluation: y = x bitwise; mask is not written.
- * The f32 variant multiplies by s = (float)(1.0 / (1.0 - p)). */
+ * The f32 variant multiplies by s = (float)(1.0 / (1.0 - p)).
+ * Errors: the usual ones (MASK_TOO_SMALL only in training with a mask). */
 DROPOUT_API int dropout_forward_f32(const dropout_params *params, float *y,
                                     const float *x, size_t n,
                                     uint8_t *mask, size_t mask_size);
@@ -204,7 +227,7 @@ DROPOUT_API int dropout_forward_f64(const dropout_params *params, double *y,
 /* Backward from a packed mask written by a forward: only params->p and
  * params->mode are used (seed, stream, first are ignored).
  * dx = keep ? dy * s : +0.0 in training, dx = dy in evaluation (the mask is
- * then not read and may be NULL). */
+ * then not read and may be NULL).  Errors: the usual ones. */
 DROPOUT_API int dropout_backward_mask_f32(const dropout_params *params,
                                           float *dx, const float *dy,
                                           size_t n, const uint8_t *mask,
@@ -215,7 +238,8 @@ DROPOUT_API int dropout_backward_mask_f64(const dropout_params *params,
                                           size_t mask_size);
 
 /* Backward that regenerates the mask from (seed, stream, first, p): pass the
- * same params as the forward.  Costs no memory. */
+ * same params as the forward.  Costs no memory.  A wrapper of the forward
+ * kernel run on dy.  Errors: the usual ones but MASK_TOO_SMALL. */
 DROPOUT_API int dropout_backward_regen_f32(const dropout_params *params,
                                            float *dx, const float *dy,
                                            size_t n);
@@ -223,12 +247,17 @@ DROPOUT_API int dropout_backward_regen_f64(const dropout_params *params,
                                            double *dx, const double *dy,
                                            size_t n);
 
-/* The packed mask alone (training mode semantics; params->mode is ignored). */
-DROPOUT_API int dropout_mask(const dropout_params *params, uint8_t *mask,
-                             size_t mask_size, size_t n);
+/* The packed mask alone of elements [first, first + n): training mode
+ * semantics, params->mode is ignored (so DROPOUT_ERROR_INVALID_MODE never
+ * comes back).  n comes before the mask buffer, as in every other call
+ * (since 0.2.0; 0.1 had (params, mask, mask_size, n)).  Errors: the usual
+ * ones but OVERLAP.  The typed forwards with a mask write the same bits. */
+DROPOUT_API int dropout_mask(const dropout_params *params, size_t n,
+                             uint8_t *mask, size_t mask_size);
 
 /* ===========================================================================
- * Tier 2b: the dropout family
+ * The dropout family: bf16/f16 (tier 2), shaped masks and variants
+ * (tier 3), fused bias + dropout + residual (tier 4)
  * ===========================================================================
  * Every member draws its keep bits from the same mask stream v1, so the same
  * (seed, stream, index, p) gives the same decision in every dtype, shape and
@@ -377,7 +406,7 @@ DROPOUT_API int dropout_bias_residual_backward_regen(
     void *dresidual, const void *dy, size_t n, size_t d);
 
 /* ===========================================================================
- * Tier 3: runtime control
+ * Tier 5: runtime control
  * ===========================================================================
  * The kernel variant ("scalar", "avx2", "avx512", "neon") is chosen once,
  * thread-safely, from the CPU (cpuid + xgetbv) or from the environment
@@ -416,16 +445,19 @@ DROPOUT_API int dropout_set_threads(unsigned threads);
 DROPOUT_API unsigned dropout_threads(void);
 
 /* ===========================================================================
- * Tier 4: building blocks (docs/SPEC.md section 2)
+ * Tier 6: building blocks (docs/SPEC.md section 2)
  * ======================================================================== */
-/* Random123 Philox4x32 with 10 rounds: out = philox(counter, key). */
+/* Random123 Philox4x32 with 10 rounds: out = philox(counter, key).  No
+ * status (void): with any pointer NULL it does nothing. */
 DROPOUT_API void dropout_philox4x32_10(const uint32_t counter[4],
                                        const uint32_t key[2],
                                        uint32_t out[4]);
 /* T = (uint64_t)((1.0 - p) * 2^32 + 0.5); keep probability is T / 2^32.
- * Returns 0 for invalid p (check p first). */
+ * No status: returns 0 both for an invalid p (NaN, outside [0, 1]) and for
+ * p = 1 (which keeps nothing), so check p first to tell them apart. */
 DROPOUT_API uint64_t dropout_keep_threshold(double p);
-/* The keep bit of one element: 1 keep, 0 drop (0 for invalid p). */
+/* The keep bit of one element: 1 keep, 0 drop.  No status: 0 also for an
+ * invalid p. */
 DROPOUT_API int dropout_keep(uint64_t seed, uint64_t stream, uint64_t index,
                              double p);
 

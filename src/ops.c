@@ -272,7 +272,7 @@ static FPENV_WORK int mask_any(const dropout_params *params, uint8_t *mask, size
     return DROPOUT_OK;
 }
 
-int dropout_mask(const dropout_params *params, uint8_t *mask, size_t mask_size, size_t n)
+int dropout_mask(const dropout_params *params, size_t n, uint8_t *mask, size_t mask_size)
 {
     FPENV_RETURN(int, mask_any(params, mask, mask_size, n));
 }

@@ -142,7 +142,7 @@ static void make_inputs(void)
     mask_in = test_malloc(dropout_mask_bytes(N));
     dropout_params params = {.p = 1.0 / 3.0, .seed = 7, .stream = 1, .first = 0,
                              .mode = DROPOUT_TRAIN};
-    REQUIRE(dropout_mask(&params, mask_in, dropout_mask_bytes(N), N) == DROPOUT_OK, "mask");
+    REQUIRE(dropout_mask(&params, N, mask_in, dropout_mask_bytes(N)) == DROPOUT_OK, "mask");
 }
 
 /* ---- the operations: each writes its outputs into `out` ---------------------- */

@@ -46,7 +46,7 @@ int main(void)
 
     dropout_params params = {.p = p, .seed = seed, .stream = stream, .first = 0};
     double t0 = now_seconds();
-    CHECK_OK(dropout_mask(&params, mask, bytes, n));
+    CHECK_OK(dropout_mask(&params, n, mask, bytes));
     double elapsed = now_seconds() - t0;
     printf("  dropout_mask: %.2f s (%.2f ns per element)\n", elapsed, 1e9 * elapsed / (double)n);
     CHECK(mask[bytes] == 0x5A, "dropout_mask wrote past ceil(n / 8) bytes");
@@ -80,7 +80,7 @@ int main(void)
     uint8_t tail[TAIL / 8 + 2];
     const size_t tail_first = (n - TAIL) / 8 * 8, tail_n = n - tail_first;
     params.first = tail_first;
-    CHECK_OK(dropout_mask(&params, tail, sizeof tail, tail_n));
+    CHECK_OK(dropout_mask(&params, tail_n, tail, sizeof tail));
     CHECK(memcmp(tail, mask + tail_first / 8, dropout_mask_bytes(tail_n)) == 0,
           "the tail computed with its own first differs from the whole");
 

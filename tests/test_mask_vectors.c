@@ -43,7 +43,7 @@ static void check_vector(const mask_vector *v)
 
     /* 1. dropout_mask; a byte past the end must stay untouched. */
     memset(mask, 0xA5, sizeof mask);
-    CHECK_OK(dropout_mask(&params, mask, bytes, v->n));
+    CHECK_OK(dropout_mask(&params, v->n, mask, bytes));
     test_hex(mask, bytes, hex);
     CHECK(strcmp(hex, v->hex) == 0, "dropout_mask seed %#" PRIx64 " stream %#" PRIx64
           " first %" PRIu64 " n %zu p %g: got %s, expected %s", v->seed, v->stream, v->first,
@@ -150,7 +150,7 @@ static void check_random(void)
             p = test_rng_unit(&rng);
         size_t n = 1 + (size_t)test_rng_below(&rng, N);
         dropout_params params = {.p = p, .seed = seed, .stream = stream, .first = first};
-        CHECK_OK(dropout_mask(&params, mask, sizeof mask, n));
+        CHECK_OK(dropout_mask(&params, n, mask, sizeof mask));
         for (size_t k = 0; k < n; k++) {
             int want = ref_keep(seed, stream, first + k, p);
             compared++;

@@ -273,7 +273,7 @@ static void expect_error(const dtype *t, const char *what, const dropout_params 
     if (!(params->mode == DROPOUT_EVAL && expected == DROPOUT_ERROR_MASK_TOO_SMALL))
         CHECK_STATUS(t->backward_mask(params, y, x, n, mask, mask_size), expected);
     if (expected != DROPOUT_ERROR_INVALID_MODE)
-        CHECK_STATUS(dropout_mask(params, mask, mask_size, n), expected);
+        CHECK_STATUS(dropout_mask(params, n, mask, mask_size), expected);
     CHECK(all_bytes(y, N * 8, 0xA5), "%s %s: y written on error", t->name, what);
     CHECK(all_bytes(x, N * 8, 0x3C), "%s %s: x written on error", t->name, what);
     CHECK(all_bytes(mask, N, 0xC3), "%s %s: mask written on error", t->name, what);
@@ -312,10 +312,10 @@ static void rule_errors(const dtype *t)
     float x[10] = {0}, y[10];
     range.mode = DROPOUT_TRAIN;
     range.first = UINT64_MAX;
-    CHECK_OK(dropout_mask(&range, mask, 1, 1));
+    CHECK_OK(dropout_mask(&range, 1, mask, 1));
     CHECK(mask[0] == (uint8_t)ref_keep(0, 0, UINT64_MAX, 0.5), "mask of element 2^64-1 wrong");
     range.first = UINT64_MAX - 9;
-    CHECK_OK(dropout_mask(&range, mask, 2, 10));
+    CHECK_OK(dropout_mask(&range, 10, mask, 2));
     CHECK_OK(dropout_forward_f32(&range, y, x, 10, NULL, 0));
     for (unsigned k = 0; k < 10; k++)
         CHECK(mask_bit(mask, k) == ref_keep(0, 0, UINT64_MAX - 9 + k, 0.5),
@@ -334,8 +334,8 @@ static void rule_errors(const dtype *t)
     CHECK_STATUS(t->backward_mask(&params, NULL, xb, 8, mb, 1), DROPOUT_ERROR_NULL_POINTER);
     CHECK_STATUS(t->backward_mask(&params, yb, NULL, 8, mb, 1), DROPOUT_ERROR_NULL_POINTER);
     CHECK_STATUS(t->backward_mask(&params, yb, xb, 8, NULL, 1), DROPOUT_ERROR_NULL_POINTER);
-    CHECK_STATUS(dropout_mask(NULL, mb, 1, 8), DROPOUT_ERROR_NULL_POINTER);
-    CHECK_STATUS(dropout_mask(&params, NULL, 1, 8), DROPOUT_ERROR_NULL_POINTER);
+    CHECK_STATUS(dropout_mask(NULL, 8, mb, 1), DROPOUT_ERROR_NULL_POINTER);
+    CHECK_STATUS(dropout_mask(&params, 8, NULL, 1), DROPOUT_ERROR_NULL_POINTER);
     CHECK(all_bytes(yb, 64 * 8, 0xA5) && all_bytes(xb, 64 * 8, 0x3C) && all_bytes(mb, 64, 0xC3),
           "%s: a buffer was written by a call with a NULL pointer", t->name);
     /* The mask of forward is optional; of backward_mask in eval mode too. */
@@ -352,11 +352,11 @@ static void rule_errors(const dtype *t)
         CHECK_OK(t->forward(&p0, NULL, NULL, 0, NULL, 0));
         CHECK_OK(t->backward_regen(&p0, NULL, NULL, 0));
         CHECK_OK(t->backward_mask(&p0, NULL, NULL, 0, NULL, 0));
-        CHECK_OK(dropout_mask(&p0, NULL, 0, 0));
+        CHECK_OK(dropout_mask(&p0, 0, NULL, 0));
         CHECK_OK(t->forward(&p0, yb, xb, 0, mb, 0));
         CHECK_OK(t->backward_regen(&p0, yb, xb, 0));
         CHECK_OK(t->backward_mask(&p0, yb, xb, 0, mb, 0));
-        CHECK_OK(dropout_mask(&p0, mb, 0, 0));
+        CHECK_OK(dropout_mask(&p0, 0, mb, 0));
     }
     CHECK(all_bytes(yb, 64 * 8, 0xA5) && all_bytes(mb, 64, 0xC3), "%s: n == 0 wrote output",
           t->name);
@@ -406,7 +406,7 @@ static void rule_in_place(const dtype *t)
             CHECK(memcmp(y, z, N * t->size) == 0 && memcmp(mask, mask2, sizeof mask) == 0,
                   "%s p %g mode %d: in-place forward differs", t->name, ps[j], mode);
             if (mode == DROPOUT_TRAIN)
-                CHECK_OK(dropout_mask(&params, mask, sizeof mask, N));
+                CHECK_OK(dropout_mask(&params, N, mask, sizeof mask));
             CHECK_OK(t->backward_mask(&params, y, x, N, mask, sizeof mask));
             memcpy(z, x, N * t->size);
             CHECK_OK(t->backward_mask(&params, z, z, N, mask, sizeof mask));
@@ -471,7 +471,7 @@ static void rule_mask_tail(const dtype *t)
                       t->name, ps[j], n, mask[bytes - 1]);
             CHECK(bytes == sizeof mask || mask[bytes] == 0xFF, "forward wrote past the mask");
             memset(mask, 0xFF, sizeof mask);
-            CHECK_OK(dropout_mask(&params, mask, bytes, n));
+            CHECK_OK(dropout_mask(&params, n, mask, bytes));
             if (n % 8)
                 CHECK((mask[bytes - 1] >> (n % 8)) == 0, "p %g n %zu: dropout_mask tail %#x",
                       ps[j], n, mask[bytes - 1]);

@@ -26,7 +26,7 @@ static double x64[N_MAX];
 static void compute(const dropout_params *params, size_t n, size_t offset, whole *out)
 {
     /* Element offset of the whole is element 0 of this call. */
-    CHECK_OK(dropout_mask(params, out->mask, sizeof out->mask, n));
+    CHECK_OK(dropout_mask(params, n, out->mask, sizeof out->mask));
     CHECK_OK(dropout_forward_f32(params, out->y32 + offset, x32 + offset, n, NULL, 0));
     CHECK_OK(dropout_forward_f64(params, out->y64 + offset, x64 + offset, n, NULL, 0));
 }

@@ -60,7 +60,7 @@ static void keep_rate(void)
         CHECK(fabs(q - (1.0 - p)) <= 0x1p-33, "p %g: T/2^32 = %.17g is not within 2^-33 of 1-p",
               p, q);
         dropout_params params = {.p = p, .seed = 0x5eed0000 + j, .stream = 3};
-        CHECK_OK(dropout_mask(&params, mask, dropout_mask_bytes(n), n));
+        CHECK_OK(dropout_mask(&params, n, mask, dropout_mask_bytes(n)));
         double kept = (double)popcount_bytes(mask, dropout_mask_bytes(n));
         double expected = (double)n * q, sigma = sqrt((double)n * q * (1.0 - q));
         double z = check_sigma("keep rate", p, kept, expected, sigma);
@@ -121,7 +121,7 @@ static void ties(void)
         const uint32_t tlow = (uint32_t)(T & 0xFFFFFFu);
         const uint64_t seed = 0x7135 + j, stream = 0x51 * (j + 1), first = (uint64_t)j << 33;
         dropout_params params = {.p = p, .seed = seed, .stream = stream, .first = first};
-        CHECK_OK(dropout_mask(&params, mask, dropout_mask_bytes(n), n));
+        CHECK_OK(dropout_mask(&params, n, mask, dropout_mask_bytes(n)));
         uint64_t tie_count = 0, tie_kept = 0, wrong = 0;
         const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
         for (size_t b = 0; b < n; b += 16) { /* first is a multiple of 16 */

@@ -17,7 +17,7 @@ import pyopencl as cl
 
 libdir = sys.argv[1] if len(sys.argv) > 1 else ""
 gpu = ctypes.CDLL(os.path.join(libdir, "libdropout_opencl.so"))
-cpu = ctypes.CDLL("libdropout.so.0.1")  # already loaded by libdropout_opencl
+cpu = ctypes.CDLL("libdropout.so.0.2")  # already loaded by libdropout_opencl
 
 
 class Params(ctypes.Structure):  # dropout_params of dropout.h

@@ -22,7 +22,7 @@ from dropout import _library
 from dropout._ndarray import (backward, bias_dropout_residual, bias_dropout_residual_backward,
                               forward, keep, mask, supported_dtypes)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 #: The version of the C library actually loaded.
 library_version = _library.version_string().decode()
 

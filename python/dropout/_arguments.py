@@ -78,7 +78,7 @@ def check_p(p):
     """ValueError (from the library's own validation) unless 0 <= p <= 1."""
     probe = _library.Params(real(p, "p"), 0, 0, 0, _library.TRAIN)
     # n = 0: the library validates the parameters and touches nothing.
-    _library.check(_library.mask(ctypes.byref(probe), None, 0, 0), "dropout")
+    _library.check(_library.mask(ctypes.byref(probe), 0, None, 0), "dropout")
     return probe.p
 
 

@@ -11,7 +11,7 @@ Where the library is looked for, in this order (the first that loads wins):
      explicit choice comes first, so a build can be tested, or a debug build
      tried, under an installed package,
   2. next to this package: dropout/libdropout.so (how an installed copy ships),
-  3. the system loader: "libdropout.so.0.1", then "libdropout.so"
+  3. the system loader: "libdropout.so.0.2", then "libdropout.so"
      (LD_LIBRARY_PATH, ld.so.cache, the default directories).
 If none loads, ImportError lists every place tried and why it failed.
 
@@ -33,7 +33,7 @@ elif sys.platform == "win32":
     _SYSTEM_NAMES = ("dropout.dll",)
 else:
     _FILE_NAMES = ("libdropout.so",)
-    _SYSTEM_NAMES = ("libdropout.so.0.1", "libdropout.so")
+    _SYSTEM_NAMES = ("libdropout.so.0.2", "libdropout.so")
 
 
 def _candidates():
@@ -121,7 +121,7 @@ threads = _declare("dropout_threads", ctypes.c_uint, [])
 keep_threshold = _declare("dropout_keep_threshold", ctypes.c_uint64, [ctypes.c_double])
 keep = _declare("dropout_keep", ctypes.c_int,
                 [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_double])
-mask = _declare("dropout_mask", ctypes.c_int, [_c_params_p, _c_void_p, _c_size, _c_size])
+mask = _declare("dropout_mask", ctypes.c_int, [_c_params_p, _c_size, _c_void_p, _c_size])
 
 
 class Kernels:

@@ -192,7 +192,7 @@ def mask(n, p, *, seed, stream, first=0, out=None, broadcast_dims=None, variant=
     n = _arguments.size(n, "n")
     params = _arguments.params(p, seed, stream, first, True)
     result = _mask_output(out, n)
-    status = _library.mask(ctypes.byref(params), result.ctypes.data, result.size, n)
+    status = _library.mask(ctypes.byref(params), n, result.ctypes.data, result.size)
     _library.check(status, "dropout.mask")
     return result
 

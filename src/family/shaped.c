@@ -470,7 +470,7 @@ static FPENV_WORK int shaped_run(const dropout_params *params, int variant, int 
             if (w.source == SOURCE_FILL)
                 family_bits_fill(mask_out, m, w.fill);
             else
-                dropout_mask(params, mask_out, mask_size, m);
+                dropout_mask(params, m, mask_out, mask_size);
             w.source = SOURCE_MASK;
             w.mask_in = mask_out;
         }

@@ -49,7 +49,7 @@ static int cpu_call(int op, int dtype, const dropout_params *params, void *y, co
         default: return dropout_backward_regen_f16(params, (uint16_t *)y, (const uint16_t *)x, n);
         }
     default:
-        return dropout_mask(params, mask, mask_size, n);
+        return dropout_mask(params, n, mask, mask_size);
     }
 }
 

@@ -232,7 +232,7 @@ static void run_case(const test_case *c, test_rng *rng)
     dbuf_compare(&bmask, m_used, c->mask_offset, mask, mask_bytes, "backward_mask mask", label);
 
     /* mask export (the mode is ignored) */
-    CHECK_OK(dropout_mask(&c->params, mask2, mask_bytes, n));
+    CHECK_OK(dropout_mask(&c->params, n, mask2, mask_bytes));
     dbuf_fill(&bmask, m_used, 0, NULL, 0);
     CHECK_OK(dropout_opencl_mask(dcl, dev.queue, &c->params, bmask.mem, c->mask_offset,
                                  mask_bytes, n, 0, NULL, NULL));

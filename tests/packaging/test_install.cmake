@@ -9,7 +9,7 @@
 #  3. the same consumer compiled with `pkg-config --cflags --libs dropout`
 #     and run (pkg-config must exist: the check fails loudly without it);
 #  4. libdropout.so exports only dropout_* symbols (nm -D) and has the
-#     SONAME libdropout.so.0.1 (objdump -p).
+#     SONAME libdropout.so.0.2 (objdump -p).
 # Any failure stops the script with FATAL_ERROR, which fails the test.
 
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR C_COMPILER)
@@ -49,7 +49,7 @@ foreach(kind config_files pc_files so_files a_files)
 endforeach()
 get_filename_component(libdir ${so_files} DIRECTORY)
 get_filename_component(pcdir ${pc_files} DIRECTORY)
-foreach(name libdropout.so.0.1 libdropout.so.0.1.0)
+foreach(name libdropout.so.0.2 libdropout.so.0.2.0)
   if(NOT EXISTS ${libdir}/${name})
     message(FATAL_ERROR "test_install: ${libdir}/${name} missing")
   endif()
@@ -79,7 +79,7 @@ set(ENV{PKG_CONFIG_PATH} ${pcdir})
 set(ENV{PKG_CONFIG_LIBDIR} ${pcdir})
 execute_process(COMMAND ${PKG_CONFIG_EXECUTABLE} --modversion dropout
                 OUTPUT_VARIABLE pc_version OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0 OR NOT pc_version STREQUAL "0.1.0")
+if(NOT rc EQUAL 0 OR NOT pc_version STREQUAL "0.2.0")
   message(FATAL_ERROR "test_install: pkg-config --modversion dropout gave '${pc_version}' (${rc})")
 endif()
 execute_process(COMMAND ${PKG_CONFIG_EXECUTABLE} --cflags --libs dropout
@@ -101,7 +101,7 @@ find_program(OBJDUMP_EXECUTABLE objdump)
 if(NOT NM_EXECUTABLE OR NOT OBJDUMP_EXECUTABLE)
   message(FATAL_ERROR "test_install: nm and objdump (Debian package binutils) are needed")
 endif()
-execute_process(COMMAND ${NM_EXECUTABLE} -D --defined-only ${libdir}/libdropout.so.0.1.0
+execute_process(COMMAND ${NM_EXECUTABLE} -D --defined-only ${libdir}/libdropout.so.0.2.0
                 OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "test_install: nm -D failed")
@@ -126,10 +126,10 @@ if(exported LESS 20)
   message(FATAL_ERROR "test_install: only ${exported} dropout_* symbols exported")
 endif()
 message(STATUS "nm -D: ${exported} symbols exported, all dropout_*")
-execute_process(COMMAND ${OBJDUMP_EXECUTABLE} -p ${libdir}/libdropout.so.0.1.0
+execute_process(COMMAND ${OBJDUMP_EXECUTABLE} -p ${libdir}/libdropout.so.0.2.0
                 OUTPUT_VARIABLE headers RESULT_VARIABLE rc)
-if(NOT headers MATCHES "SONAME +libdropout\\.so\\.0\\.1\n")
-  message(FATAL_ERROR "test_install: SONAME is not libdropout.so.0.1:\n${headers}")
+if(NOT headers MATCHES "SONAME +libdropout\\.so\\.0\\.2\n")
+  message(FATAL_ERROR "test_install: SONAME is not libdropout.so.0.2:\n${headers}")
 endif()
-message(STATUS "objdump -p: SONAME libdropout.so.0.1")
+message(STATUS "objdump -p: SONAME libdropout.so.0.2")
 message(STATUS "test_install: OK")

@@ -75,7 +75,7 @@ static void run_all(const dropout_params *params, outputs *o)
           "backward_mask_f64");
     CHECK(dropout_backward_regen_f64(params, o->dx64_regen, x64, n) == DROPOUT_OK,
           "backward_regen_f64");
-    CHECK(dropout_mask(params, o->mask, mb, n) == DROPOUT_OK, "mask");
+    CHECK(dropout_mask(params, n, o->mask, mb) == DROPOUT_OK, "mask");
 }
 
 static void compare(const outputs *a, const outputs *b, const char *isa, unsigned threads, double p)

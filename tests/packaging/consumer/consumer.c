@@ -12,7 +12,7 @@ int main(void)
     dropout_params params = {.p = 0.5, .seed = 0, .stream = 0, .first = 0};
     uint8_t mask[8];
     char hex[17];
-    int status = dropout_mask(&params, mask, sizeof mask, 64);
+    int status = dropout_mask(&params, 64, mask, sizeof mask);
     for (int k = 0; k < 8; k++)
         sprintf(hex + 2 * k, "%02x", mask[k]);
     dropout_layer layer;
