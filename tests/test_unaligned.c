@@ -162,7 +162,7 @@ int main(void)
                 memset(out, 0, out_bytes);
                 memset(mask, 0, dropout_mask_bytes(N));
                 if (en->reads_mask)
-                    REQUIRE(dropout_mask(&train, mask, dropout_mask_bytes(N), N) == DROPOUT_OK,
+                    REQUIRE(dropout_mask(&train, N, mask, dropout_mask_bytes(N)) == DROPOUT_OK,
                             "mask");
                 int status = en->call(out, in, aux, mask);
                 calls++;
