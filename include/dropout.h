@@ -62,7 +62,8 @@
  * (FTZ/DAZ, e.g. torch.set_flush_denormal; fesetround), on every thread it
  * uses; the caller's mode is restored on return (docs/SPEC.md section 6).
  *
- * Sizes and indices are 64-bit (size_t, uint64_t) throughout.
+ * Sizes and indices are 64-bit (size_t, uint64_t) throughout.  Arrays may
+ * start at any byte address (no alignment is required, e.g. NumPy views).
  * In-place operation (y == x, dx == dy) is allowed everywhere.  Partially
  * overlapping input and output buffers are not, and a packed mask may not
  * share a byte with any buffer the call writes, nor (when the call writes the

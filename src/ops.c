@@ -131,10 +131,10 @@ static void forward_train(const dropout_params *params, op_kind kind, size_t ele
         } else if (kind == OP_FORWARD_F32) {
             const float s32 = (float)s;
             for (size_t k = 0; k < n; k++)
-                ((float *)y)[k] = ((const float *)x)[k] * s32;
+                kernels_store_f32(y, k, kernels_load_f32(x, k) * s32);
         } else {
             for (size_t k = 0; k < n; k++)
-                ((double *)y)[k] = ((const double *)x)[k] * s;
+                kernels_store_f64(y, k, kernels_load_f64(x, k) * s);
         }
         return;
     }

@@ -63,14 +63,15 @@ static inline double family_nan_canonical_f64(double v)
     return v != v ? nan : v;
 }
 
-/* One element of bias_residual_f32: the reference, and the SIMD tables'
- * heads and tails. */
-static inline float family_bias_residual_one(const uint8_t *bits, size_t k, float s, float x,
-                                             float bias, float residual)
+/* Element k of bias_residual_f32 (bias[k] belongs to it; arrays at any
+ * address): the reference, and the SIMD tables' heads and tails. */
+static inline void family_bias_residual_one(const uint8_t *bits, size_t k, float s,
+                                            const float *x, const float *bias,
+                                            const float *residual, float *y)
 {
-    float t = x + bias;
+    float t = kernels_load_f32(x, k) + kernels_load_f32(bias, k);
     float u = (bits[k / 8] >> (k % 8)) & 1u ? t * s : 0.0f;
-    return family_nan_canonical_f32(residual + u);
+    kernels_store_f32(y, k, family_nan_canonical_f32(kernels_load_f32(residual, k) + u));
 }
 
 /* The scalar column sums of add_rows_f32, for columns [j, width): the
@@ -81,7 +82,7 @@ static inline void family_column_sums(size_t j, size_t width, size_t rows, size_
     for (; j < width; j++) {
         double total = sum[j];
         for (size_t r = 0; r < rows; r++)
-            total += (double)x[r * stride + j];
+            total += (double)kernels_load_f32(x, r * stride + j);
         sum[j] = total;
     }
 }

@@ -95,7 +95,7 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
     size_t k = 0;
     if (stream && kernels_stream_ok(y, sizeof *y)) {
         for (size_t head = kernels_stream_head(y, 32, sizeof *y); k < head && k < n; k++)
-            y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
+            family_bias_residual_one(bits, k, s, x, bias, residual, y);
         for (; k + 8 <= n; k += 8) {
             __m256 t = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(bias + k));
             __m256 u = _mm256_and_ps(_mm256_mul_ps(t, sv),
@@ -113,7 +113,7 @@ static void bias_residual_f32_avx2(size_t n, float s, const uint8_t *bits, const
         _mm256_storeu_ps(y + k, nan_canonical_avx2(_mm256_add_ps(r, u)));
     }
     for (; k < n; k++)
-        y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
+        family_bias_residual_one(bits, k, s, x, bias, residual, y);
 }
 
 /* Column sums 16 columns at a time, four vectors of 4 doubles held in

@@ -63,7 +63,7 @@ static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, con
     if (stream && kernels_stream_ok(y, sizeof *y)) {
         /* streaming stores from the first 64-byte boundary of y */
         for (size_t head = kernels_stream_head(y, 64, sizeof *y); k < head && k < n; k++)
-            y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
+            family_bias_residual_one(bits, k, s, x, bias, residual, y);
         for (; k + 16 <= n; k += 16) {
             __mmask16 keep = (__mmask16)(kernels_bits8_at(bits, k) | kernels_bits8_at(bits, k + 8) << 8);
             __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
@@ -80,7 +80,7 @@ static void bias_residual_f32_avx512(size_t n, float s, const uint8_t *bits, con
         _mm512_storeu_ps(y + k, nan_canonical_avx512(_mm512_add_ps(r, u)));
     }
     for (; k < n; k++)
-        y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
+        family_bias_residual_one(bits, k, s, x, bias, residual, y);
 }
 
 /* Column sums 16 columns at a time, two vectors of 8 doubles held in

@@ -17,14 +17,14 @@ static void scale_bf16_scalar(size_t n, float s, const uint8_t *bits, const uint
                               uint16_t *y)
 {
     for (size_t k = 0; k < n; k++)
-        y[k] = half_dropout_one(1, bit_at(bits, k), x[k], s);
+        kernels_store_u16(y, k, half_dropout_one(1, bit_at(bits, k), kernels_load_u16(x, k), s));
 }
 
 static void scale_f16_scalar(size_t n, float s, const uint8_t *bits, const uint16_t *x,
                              uint16_t *y)
 {
     for (size_t k = 0; k < n; k++)
-        y[k] = half_dropout_one(0, bit_at(bits, k), x[k], s);
+        kernels_store_u16(y, k, half_dropout_one(0, bit_at(bits, k), kernels_load_u16(x, k), s));
 }
 
 static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, const float *x,
@@ -33,7 +33,7 @@ static void bias_residual_f32_scalar(size_t n, float s, const uint8_t *bits, con
 {
     (void)stream; /* plain C: the compiler's stores */
     for (size_t k = 0; k < n; k++)
-        y[k] = family_bias_residual_one(bits, k, s, x[k], bias[k], residual[k]);
+        family_bias_residual_one(bits, k, s, x, bias, residual, y);
 }
 
 static void add_rows_f32_scalar(size_t width, size_t rows, size_t stride, const float *x,

@@ -71,24 +71,29 @@ static void affine_bits(const family_op *op, size_t n, const uint8_t *bits, cons
         const float *in = x;
         float *out = y;
         for (size_t k = 0; k < n; k++)
-            out[k] = bit_at(bits, k) ? in[k] * op->scale32 + op->shift32 : op->dropped32;
+            kernels_store_f32(out, k,
+                              bit_at(bits, k) ? kernels_load_f32(in, k) * op->scale32 + op->shift32
+                                              : op->dropped32);
         break;
     }
     case DROPOUT_DTYPE_F64: {
         const double *in = x;
         double *out = y;
         for (size_t k = 0; k < n; k++)
-            out[k] = bit_at(bits, k) ? in[k] * op->scale + op->shift : op->dropped;
+            kernels_store_f64(out, k,
+                              bit_at(bits, k) ? kernels_load_f64(in, k) * op->scale + op->shift
+                                              : op->dropped);
         break;
     }
     default: {
         const uint16_t *in = x;
         uint16_t *out = y;
-        for (size_t k = 0; k < n; k++)
-            out[k] = bit_at(bits, k)
-                         ? to_half(op->dtype, from_half(op->dtype, in[k]) * op->scale32 +
-                                                  op->shift32)
-                         : op->dropped16;
+        for (size_t k = 0; k < n; k++) {
+            float v = from_half(op->dtype, kernels_load_u16(in, k));
+            kernels_store_u16(out, k, bit_at(bits, k)
+                                          ? to_half(op->dtype, v * op->scale32 + op->shift32)
+                                          : op->dropped16);
+        }
         break;
     }
     }
@@ -117,21 +122,22 @@ void family_apply_noise(const family_op *op, size_t n, const double *noise, cons
         const float *in = x;
         float *out = y;
         for (size_t k = 0; k < n; k++)
-            out[k] = in[k] * (float)noise[k];
+            kernels_store_f32(out, k, kernels_load_f32(in, k) * (float)noise[k]);
         break;
     }
     case DROPOUT_DTYPE_F64: {
         const double *in = x;
         double *out = y;
         for (size_t k = 0; k < n; k++)
-            out[k] = in[k] * noise[k];
+            kernels_store_f64(out, k, kernels_load_f64(in, k) * noise[k]);
         break;
     }
     default: {
         const uint16_t *in = x;
         uint16_t *out = y;
         for (size_t k = 0; k < n; k++)
-            out[k] = to_half(op->dtype, from_half(op->dtype, in[k]) * (float)noise[k]);
+            kernels_store_u16(out, k, to_half(op->dtype, from_half(op->dtype, kernels_load_u16(in, k)) *
+                                                             (float)noise[k]));
         break;
     }
     }

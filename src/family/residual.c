@@ -63,9 +63,9 @@ static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, 
         const double *rd = (const double *)residual;
         double *yd = (double *)y;
         for (size_t k = 0; k < n; k++) {
-            double t = xd[k] + bd[k];
+            double t = kernels_load_f64(xd, k) + kernels_load_f64(bd, k);
             double u = (bits[k / 8] >> (k % 8)) & 1u ? t * c->op.scale : 0.0;
-            yd[k] = family_nan_canonical_f64(rd[k] + u);
+            kernels_store_f64(yd, k, family_nan_canonical_f64(kernels_load_f64(rd, k) + u));
         }
         break;
     }
@@ -75,9 +75,11 @@ static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, 
         const uint16_t *rh = (const uint16_t *)residual;
         uint16_t *yh = (uint16_t *)y;
         for (size_t k = 0; k < n; k++) {
-            float xf = bf16 ? half_f32_from_bf16(xh[k]) : half_f32_from_f16(xh[k]);
-            float bf = bf16 ? half_f32_from_bf16(bh[k]) : half_f32_from_f16(bh[k]);
-            float rf = bf16 ? half_f32_from_bf16(rh[k]) : half_f32_from_f16(rh[k]);
+            const uint16_t xk = kernels_load_u16(xh, k), bk = kernels_load_u16(bh, k);
+            const uint16_t rk = kernels_load_u16(rh, k);
+            float xf = bf16 ? half_f32_from_bf16(xk) : half_f32_from_f16(xk);
+            float bf = bf16 ? half_f32_from_bf16(bk) : half_f32_from_f16(bk);
+            float rf = bf16 ? half_f32_from_bf16(rk) : half_f32_from_f16(rk);
             uint16_t t = bf16 ? half_bf16_from_f32(xf + bf) : half_f16_from_f32(xf + bf);
             uint16_t u = 0;
             if ((bits[k / 8] >> (k % 8)) & 1u) {
@@ -86,7 +88,7 @@ static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, 
             }
             float uf = bf16 ? half_f32_from_bf16(u) : half_f32_from_f16(u);
             float yf = family_nan_canonical_f32(rf + uf); /* 0x7FC0 / 0x7E00 once rounded */
-            yh[k] = bf16 ? half_bf16_from_f32(yf) : half_f16_from_f32(yf);
+            kernels_store_u16(yh, k, bf16 ? half_bf16_from_f32(yf) : half_f16_from_f32(yf));
         }
         break;
     }
@@ -209,15 +211,15 @@ static void add_to_sums(const family_op *op, size_t width, size_t rows, size_t s
         switch (op->dtype) {
         case DROPOUT_DTYPE_F64:
             for (size_t j = 0; j < width; j++)
-                sum[j] += ((const double *)block)[at + j];
+                sum[j] += kernels_load_f64((const double *)block, at + j);
             break;
         case DROPOUT_DTYPE_BF16:
             for (size_t j = 0; j < width; j++)
-                sum[j] += (double)half_f32_from_bf16(((const uint16_t *)block)[at + j]);
+                sum[j] += (double)half_f32_from_bf16(kernels_load_u16((const uint16_t *)block, at + j));
             break;
         default:
             for (size_t j = 0; j < width; j++)
-                sum[j] += (double)half_f32_from_f16(((const uint16_t *)block)[at + j]);
+                sum[j] += (double)half_f32_from_f16(kernels_load_u16((const uint16_t *)block, at + j));
             break;
         }
     }
@@ -230,10 +232,12 @@ static void store_sums(int dtype, size_t width, const double *sum, char *out)
     for (size_t j = 0; j < width; j++) {
         const double total = family_nan_canonical_f64(sum[j]);
         switch (dtype) {
-        case DROPOUT_DTYPE_F32: ((float *)out)[j] = (float)total; break;
-        case DROPOUT_DTYPE_F64: ((double *)out)[j] = total; break;
-        case DROPOUT_DTYPE_BF16: ((uint16_t *)out)[j] = half_bf16_from_f32((float)total); break;
-        default: ((uint16_t *)out)[j] = half_f16_from_f32((float)total); break;
+        case DROPOUT_DTYPE_F32: kernels_store_f32((float *)out, j, (float)total); break;
+        case DROPOUT_DTYPE_F64: kernels_store_f64((double *)out, j, total); break;
+        case DROPOUT_DTYPE_BF16:
+            kernels_store_u16((uint16_t *)out, j, half_bf16_from_f32((float)total));
+            break;
+        default: kernels_store_u16((uint16_t *)out, j, half_f16_from_f32((float)total)); break;
         }
     }
 }

@@ -165,7 +165,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
         const __m256 scale = _mm256_set1_ps(s);
         if (out->stream) {
             for (; k < out->head && k < end; k++)
-                y[k] = kb[k] ? x[k] * s : 0.0f;
+                kernels_store_f32(y, k, kb[k] ? kernels_load_f32(x, k) * s : 0.0f);
             for (; k + 8 <= end; k += 8) {
                 /* y[k..k+7] = keep ? x * s : +0.0 (keep bytes sign-extended to lanes) */
                 __m256i lanes = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(kb + k)));
@@ -180,7 +180,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
             }
         }
         for (; k < end; k++)
-            y[k] = kb[k] ? x[k] * s : 0.0f;
+            kernels_store_f32(y, k, kb[k] ? kernels_load_f32(x, k) * s : 0.0f);
         break;
     }
     case OUT_F64: {
@@ -190,7 +190,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
         const __m256d scale = _mm256_set1_pd(s);
         if (out->stream) {
             for (; k < out->head && k < end; k++)
-                y[k] = kb[k] ? x[k] * s : 0.0;
+                kernels_store_f64(y, k, kb[k] ? kernels_load_f64(x, k) * s : 0.0);
             for (; k + 4 <= end; k += 4) {
                 __m256i lanes = _mm256_cvtepi8_epi64(_mm_loadu_si32(kb + k));
                 __m256d product = _mm256_mul_pd(_mm256_loadu_pd(x + k), scale);
@@ -204,7 +204,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
             }
         }
         for (; k < end; k++)
-            y[k] = kb[k] ? x[k] * s : 0.0;
+            kernels_store_f64(y, k, kb[k] ? kernels_load_f64(x, k) * s : 0.0);
         break;
     }
     case OUT_BF16:
@@ -221,7 +221,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
                 scale16_f16_avx2(x + k, y + k, kb + k, scale);
         }
         for (; k < end; k++) /* the last len % 16 elements of the call */
-            y[k] = half_dropout_one(bf16, kb[k] != 0, x[k], out->s);
+            kernels_store_u16(y, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(x, k), out->s));
         break;
     }
     default:
@@ -512,7 +512,7 @@ static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const fl
     if (stream && kernels_stream_ok(dx, sizeof *dx)) {
         /* streaming stores need 32-byte-aligned dx: the first few go one by one */
         for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
-            dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
+            kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
         for (; k + 8 <= n; k += 8) {
             __m256i byte = _mm256_set1_epi32((int)kernels_bits8_at(mask, k));
             __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
@@ -530,7 +530,7 @@ static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const fl
         _mm256_storeu_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
     }
     for (; k < n; k++)
-        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
+        kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
 }
 
 static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const double *dy,
@@ -542,7 +542,7 @@ static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const d
     size_t k = 0;
     if (stream && kernels_stream_ok(dx, sizeof *dx)) {
         for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
-            dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
+            kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
         for (; k + 8 <= n; k += 8) {
             __m256i byte = _mm256_set1_epi64x(kernels_bits8_at(mask, k));
             __m256i low = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_low), bit_low);
@@ -566,7 +566,7 @@ static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const d
         _mm256_storeu_pd(dx + k + 4, _mm256_and_pd(p1, _mm256_castsi256_pd(high)));
     }
     for (; k < n; k++)
-        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
+        kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
 }
 
 const dropout_kernels dropout_kernels_avx2 = {

@@ -243,7 +243,8 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
                                 _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         }
         for (; k < end; k++) /* the last elements of the call */
-            y[k] = half_dropout_one(bf16, (int)(bits_at(bits, k, len) & 1u), x[k], out->s);
+            kernels_store_u16(y, k, half_dropout_one(bf16, (int)(bits_at(bits, k, len) & 1u),
+                                                       kernels_load_u16(x, k), out->s));
         break;
     }
     default:

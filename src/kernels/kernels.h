@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../mask.h"
 
@@ -28,6 +29,41 @@
 #ifndef STREAM_MIN_BYTES /* (overridable for experiments) */
 #define STREAM_MIN_BYTES ((size_t)16 << 20)
 #endif
+
+/* Element k of an array at any address: NumPy passes views whose elements
+ * are not aligned to their size, and dereferencing such a float * is
+ * undefined behaviour (UBSan aborts on it), so scalar code loads and stores
+ * elements through memcpy, which compiles to the same plain load or store. */
+static inline float kernels_load_f32(const float *p, size_t k)
+{
+    float v;
+    memcpy(&v, (const char *)p + k * sizeof v, sizeof v);
+    return v;
+}
+static inline void kernels_store_f32(float *p, size_t k, float v)
+{
+    memcpy((char *)p + k * sizeof v, &v, sizeof v);
+}
+static inline double kernels_load_f64(const double *p, size_t k)
+{
+    double v;
+    memcpy(&v, (const char *)p + k * sizeof v, sizeof v);
+    return v;
+}
+static inline void kernels_store_f64(double *p, size_t k, double v)
+{
+    memcpy((char *)p + k * sizeof v, &v, sizeof v);
+}
+static inline uint16_t kernels_load_u16(const uint16_t *p, size_t k)
+{
+    uint16_t v;
+    memcpy(&v, (const char *)p + k * sizeof v, sizeof v);
+    return v;
+}
+static inline void kernels_store_u16(uint16_t *p, size_t k, uint16_t v)
+{
+    memcpy((char *)p + k * sizeof v, &v, sizeof v);
+}
 
 /* Bits k ... k + 7 of packed bits (bit i of the result: element k + i),
  * for any k whose element k + 7 exists: a streaming head can leave k off a

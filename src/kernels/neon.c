@@ -279,7 +279,7 @@ static void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, f
             vst1q_u16(yt + k, vandq_u16(out, lanes));
         }
         for (; k < len; k++) /* the last len % 8 elements of the call */
-            yt[k] = half_dropout_one(bf16, kb[k] != 0, xt[k], s);
+            kernels_store_u16(yt, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(xt, k), s));
         if (mask)
             pack_keep_neon(kb, len, mask + done / 8);
     }
@@ -304,7 +304,7 @@ static void apply_mask_f32_neon(size_t n, float s, const uint8_t *mask, const fl
         vst1q_f32(dx + k + 4, vreinterpretq_f32_u32(vandq_u32(p1, lanes1)));
     }
     for (; k < n; k++)
-        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
+        kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
 }
 
 static void apply_mask_f64_neon(size_t n, double s, const uint8_t *mask, const double *dy,
@@ -324,7 +324,7 @@ static void apply_mask_f64_neon(size_t n, double s, const uint8_t *mask, const d
         }
     }
     for (; k < n; k++)
-        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
+        kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
 }
 
 const dropout_kernels dropout_kernels_neon = {

@@ -47,7 +47,7 @@ static void apply_mask_f32_scalar(size_t n, float s, const uint8_t *mask,
 {
     (void)stream; /* plain C: the compiler's stores */
     for (size_t k = 0; k < n; k++)
-        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0f;
+        kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
 }
 
 static void apply_mask_f64_scalar(size_t n, double s, const uint8_t *mask,
@@ -55,7 +55,7 @@ static void apply_mask_f64_scalar(size_t n, double s, const uint8_t *mask,
 {
     (void)stream;
     for (size_t k = 0; k < n; k++)
-        dx[k] = ((mask[k / 8] >> (k % 8)) & 1u) ? dy[k] * s : 0.0;
+        kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
 }
 
 static void forward_f32_scalar(const mask_stream *ms, uint64_t first, size_t n, float s,
