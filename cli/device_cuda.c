@@ -65,7 +65,7 @@ static int cuda_mask(void *state, const dropout_params *params, uint8_t *mask, s
     const size_t bytes = dropout_mask_bytes(n);
     int status = ensure(&s->mask, &s->mask_size, bytes);
     if (status == DROPOUT_OK)
-        status = dropout_cuda_mask(params, s->mask, bytes, n, NULL);
+        status = dropout_cuda_mask(params, n, s->mask, bytes, NULL);
     if (status == DROPOUT_OK)
         status = dropout_cuda_copy(mask, s->mask, bytes, NULL);
     if (status == DROPOUT_OK)

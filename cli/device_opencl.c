@@ -106,7 +106,7 @@ static int opencl_mask(void *state, const dropout_params *params, uint8_t *mask,
     size_t bytes = dropout_mask_bytes(n);
     int status = ensure(s, &s->mask, &s->mask_size, bytes ? bytes : 1);
     if (status == DROPOUT_OK)
-        status = dropout_opencl_mask(s->dcl, s->queue, params, s->mask, 0, bytes, n, 0, NULL,
+        status = dropout_opencl_mask(s->dcl, s->queue, params, n, s->mask, 0, bytes, 0, NULL,
                                      NULL);
     if (status == DROPOUT_OK && bytes)
         status = clEnqueueReadBuffer(s->queue, s->mask, CL_TRUE, 0, bytes, mask, 0, NULL, NULL);

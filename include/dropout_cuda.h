@@ -112,8 +112,8 @@ DROPOUT_API int dropout_cuda_backward_regen_f16(const dropout_params *params, ui
                                                 struct CUstream_st *stream);
 
 /* The packed mask alone (params->mode is ignored). */
-DROPOUT_API int dropout_cuda_mask(const dropout_params *params, uint8_t *mask,
-                                  size_t mask_size, size_t n, struct CUstream_st *stream);
+DROPOUT_API int dropout_cuda_mask(const dropout_params *params, size_t n,
+                                  uint8_t *mask, size_t mask_size, struct CUstream_st *stream);
 
 /* ===========================================================================
  * CUDA graphs: (seed, stream) in device memory
@@ -134,8 +134,8 @@ DROPOUT_API int dropout_cuda_backward_regen_graph(const dropout_params *params,
                                                   void *dx, const void *dy, size_t n,
                                                   struct CUstream_st *stream);
 DROPOUT_API int dropout_cuda_mask_graph(const dropout_params *params,
-                                        const uint64_t *seed_stream, uint8_t *mask,
-                                        size_t mask_size, size_t n,
+                                        const uint64_t *seed_stream, size_t n,
+                                        uint8_t *mask, size_t mask_size,
                                         struct CUstream_st *stream);
 /* seed_stream[1] += count, on the device, in stream order. */
 DROPOUT_API int dropout_cuda_advance_graph(uint64_t *seed_stream, uint64_t count,

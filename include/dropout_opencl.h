@@ -150,8 +150,8 @@ DROPOUT_API int dropout_opencl_backward_regen(dropout_opencl *dcl, cl_command_qu
 
 /* dropout_mask: the packed mask alone (params->mode is ignored). */
 DROPOUT_API int dropout_opencl_mask(dropout_opencl *dcl, cl_command_queue queue,
-                                    const dropout_params *params, cl_mem mask,
-                                    size_t mask_offset, size_t mask_size, size_t n,
+                                    const dropout_params *params, size_t n,
+                                    cl_mem mask, size_t mask_offset, size_t mask_size,
                                     cl_uint wait_count, const cl_event *wait_list,
                                     cl_event *event);
 

@@ -106,8 +106,8 @@ CUDA_TYPED_OPS(f64, double, DROPOUT_DTYPE_F64)
 CUDA_TYPED_OPS(bf16, uint16_t, DROPOUT_DTYPE_BF16)
 CUDA_TYPED_OPS(f16, uint16_t, DROPOUT_DTYPE_F16)
 
-extern "C" int dropout_cuda_mask(const dropout_params *params, uint8_t *mask, size_t mask_size,
-                                 size_t n, struct CUstream_st *stream)
+extern "C" int dropout_cuda_mask(const dropout_params *params, size_t n, uint8_t *mask,
+                                 size_t mask_size, struct CUstream_st *stream)
 {
     cuda_plan plan;
     int status = cuda_plan_mask(&plan, params, NULL, mask, mask_size, n);
@@ -137,7 +137,7 @@ extern "C" int dropout_cuda_backward_regen_graph(const dropout_params *params,
 }
 
 extern "C" int dropout_cuda_mask_graph(const dropout_params *params, const uint64_t *seed_stream,
-                                       uint8_t *mask, size_t mask_size, size_t n,
+                                       size_t n, uint8_t *mask, size_t mask_size,
                                        struct CUstream_st *stream)
 {
     cuda_plan plan;

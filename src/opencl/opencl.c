@@ -594,8 +594,8 @@ int dropout_opencl_backward_mask(dropout_opencl *dcl, cl_command_queue queue,
 }
 
 int dropout_opencl_mask(dropout_opencl *dcl, cl_command_queue queue,
-                        const dropout_params *params, cl_mem mask, size_t mask_offset,
-                        size_t mask_size, size_t n, cl_uint wait_count,
+                        const dropout_params *params, size_t n, cl_mem mask,
+                        size_t mask_offset, size_t mask_size, cl_uint wait_count,
                         const cl_event *wait_list, cl_event *event)
 {
     return device_status(dropout_opencl_mask_cl(dcl, queue, params, mask, mask_offset, mask_size,

@@ -118,12 +118,12 @@ static int device_call(int op, int dtype, const dropout_params *params, const ui
         case DROPOUT_DTYPE_BF16: return dropout_cuda_backward_regen_bf16(params, (uint16_t *)y, (const uint16_t *)x, n, stream);
         default: return dropout_cuda_backward_regen_f16(params, (uint16_t *)y, (const uint16_t *)x, n, stream);
         }
-    case OP_MASK: return dropout_cuda_mask(params, mask, mask_size, n, stream);
+    case OP_MASK: return dropout_cuda_mask(params, n, mask, mask_size, stream);
     case OP_FORWARD_GRAPH:
         return dropout_cuda_forward_graph(params, seed_stream, dtype, y, x, n, mask, mask_size, stream);
     case OP_REGEN_GRAPH:
         return dropout_cuda_backward_regen_graph(params, seed_stream, dtype, y, x, n, stream);
-    default: return dropout_cuda_mask_graph(params, seed_stream, mask, mask_size, n, stream);
+    default: return dropout_cuda_mask_graph(params, seed_stream, n, mask, mask_size, stream);
     }
 }
 
@@ -351,7 +351,7 @@ static void check_errors_and_large(test_rng *rng, device_buffers *d, cudaStream_
                                            NULL, 0, stream), DROPOUT_ERROR_OVERLAP);
     CHECK_STATUS(dropout_cuda_forward_graph(&good, NULL, DROPOUT_DTYPE_F32, d->y, d->x, 256, NULL,
                                             0, stream), DROPOUT_ERROR_NULL_POINTER);
-    CHECK_STATUS(dropout_cuda_mask(&good, d->mask_out, 1, 256, stream), DROPOUT_ERROR_MASK_TOO_SMALL);
+    CHECK_STATUS(dropout_cuda_mask(&good, 256, d->mask_out, 1, stream), DROPOUT_ERROR_MASK_TOO_SMALL);
     CUDA_REQUIRE(cudaStreamSynchronize(stream));
     uint8_t out[4096];
     CUDA_REQUIRE(cudaMemcpy(out, d->y, sizeof out, cudaMemcpyDeviceToHost));

@@ -89,7 +89,7 @@ static int run_op(const bench_case *c, const dropout_params *params, void *y, co
         default: return dropout_cuda_backward_regen_f16(params, (uint16_t *)y, (const uint16_t *)x, n, s);
         }
     default:
-        return dropout_cuda_mask(params, mask, mb, n, s);
+        return dropout_cuda_mask(params, n, mask, mb, s);
     }
 }
 
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     CUDA_REQUIRE(cudaEventCreate(&e1));
     const dropout_params params = {0.1, 0x123456789abcdefull, 42, 0, DROPOUT_TRAIN};
     /* a mask for the backward_mask rows */
-    CUDA_REQUIRE(dropout_cuda_mask(&params, mask, n_max / 8, n_max, s) == DROPOUT_OK
+    CUDA_REQUIRE(dropout_cuda_mask(&params, n_max, mask, n_max / 8, s) == DROPOUT_OK
                      ? cudaSuccess : cudaErrorUnknown);
 
     printf("bench_cuda: %s; p = 0.1; %d rounds of %d calls per side, copy and op in turn\n",

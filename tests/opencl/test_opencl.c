@@ -234,8 +234,8 @@ static void run_case(const test_case *c, test_rng *rng)
     /* mask export (the mode is ignored) */
     CHECK_OK(dropout_mask(&c->params, n, mask2, mask_bytes));
     dbuf_fill(&bmask, m_used, 0, NULL, 0);
-    CHECK_OK(dropout_opencl_mask(dcl, dev.queue, &c->params, bmask.mem, c->mask_offset,
-                                 mask_bytes, n, 0, NULL, NULL));
+    CHECK_OK(dropout_opencl_mask(dcl, dev.queue, &c->params, n, bmask.mem,
+                                 c->mask_offset, mask_bytes, 0, NULL, NULL));
     dbuf_compare(&bmask, m_used, c->mask_offset, mask2, mask_bytes, "mask export", label);
     cases_run++;
     free(x);
@@ -563,7 +563,7 @@ static void errors(void)
                     DROPOUT_ERROR_INVALID_P);
         CHECK_ERROR(dropout_opencl_backward_mask(dcl, Q, &bad, F32, Y, 0, X, 0, n, M, 0, 13, 0, NULL, &no_event),
                     DROPOUT_ERROR_INVALID_P);
-        CHECK_ERROR(dropout_opencl_mask(dcl, Q, &bad, M, 0, 13, n, 0, NULL, &no_event),
+        CHECK_ERROR(dropout_opencl_mask(dcl, Q, &bad, n, M, 0, 13, 0, NULL, &no_event),
                     DROPOUT_ERROR_INVALID_P);
     }
     bad = ok;
@@ -572,12 +572,12 @@ static void errors(void)
                 DROPOUT_ERROR_INVALID_MODE);
     CHECK_ERROR(dropout_opencl_backward_mask(dcl, Q, &bad, F32, Y, 0, X, 0, n, M, 0, 13, 0, NULL, &no_event),
                 DROPOUT_ERROR_INVALID_MODE);
-    CHECK_OK(dropout_opencl_mask(dcl, Q, &bad, M, 0, 13, 0, 0, NULL, NULL)); /* mode ignored */
+    CHECK_OK(dropout_opencl_mask(dcl, Q, &bad, 0, M, 0, 13, 0, NULL, NULL)); /* mode ignored */
     bad = ok;
     bad.first = UINT64_MAX - 50;
     CHECK_ERROR(dropout_opencl_forward(dcl, Q, &bad, F32, Y, 0, X, 0, n, M, 0, 13, 0, NULL, &no_event),
                 DROPOUT_ERROR_RANGE);
-    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &bad, M, 0, 13, n, 0, NULL, &no_event), DROPOUT_ERROR_RANGE);
+    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &bad, n, M, 0, 13, 0, NULL, &no_event), DROPOUT_ERROR_RANGE);
 
     /* NULL objects */
     CHECK_ERROR(dropout_opencl_forward(NULL, Q, &ok, F32, Y, 0, X, 0, n, M, 0, 13, 0, NULL, &no_event),
@@ -590,9 +590,9 @@ static void errors(void)
                 DROPOUT_ERROR_NULL_POINTER);
     CHECK_ERROR(dropout_opencl_backward_mask(dcl, Q, &ok, F32, Y, 0, X, 0, n, NULL, 0, 13, 0, NULL, &no_event),
                 DROPOUT_ERROR_NULL_POINTER);
-    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &ok, NULL, 0, 13, n, 0, NULL, &no_event),
+    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &ok, n, NULL, 0, 13, 0, NULL, &no_event),
                 DROPOUT_ERROR_NULL_POINTER);
-    CHECK_ERROR(dropout_opencl_mask(NULL, Q, &ok, M, 0, 13, n, 0, NULL, &no_event),
+    CHECK_ERROR(dropout_opencl_mask(NULL, Q, &ok, n, M, 0, 13, 0, NULL, &no_event),
                 DROPOUT_ERROR_NULL_POINTER);
 
     /* the mask's size */
@@ -600,7 +600,7 @@ static void errors(void)
                 DROPOUT_ERROR_MASK_TOO_SMALL);
     CHECK_ERROR(dropout_opencl_backward_mask(dcl, Q, &ok, F32, Y, 0, X, 0, n, M, 0, 12, 0, NULL, &no_event),
                 DROPOUT_ERROR_MASK_TOO_SMALL);
-    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &ok, M, 0, 12, n, 0, NULL, &no_event),
+    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &ok, n, M, 0, 12, 0, NULL, &no_event),
                 DROPOUT_ERROR_MASK_TOO_SMALL);
 
     /* dtype */
@@ -622,7 +622,7 @@ static void errors(void)
                 DROPOUT_ERROR_INVALID_ARGUMENT);
     CHECK_ERROR(dropout_opencl_forward(dcl, Q, &ok, F32, Y, 0, X, 0, SIZE_MAX / 2, M, 0, SIZE_MAX, 0, NULL, &no_event),
                 DROPOUT_ERROR_INVALID_ARGUMENT);
-    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &ok, M, bmask.size, 13, n, 0, NULL, &no_event),
+    CHECK_ERROR(dropout_opencl_mask(dcl, Q, &ok, n, M, bmask.size, 13, 0, NULL, &no_event),
                 DROPOUT_ERROR_INVALID_ARGUMENT);
 
     /* overlap: same buffer, sub-buffers, the mask inside the data */
