@@ -16,7 +16,9 @@ endfunction()
 dropout_core_test(test_philox_kat ${DROPOUT_TESTS_DIR}/data/philox4x32_10_kat.txt)
 target_compile_definitions(test_philox_kat PRIVATE
   DROPOUT_KAT_FILE="${DROPOUT_TESTS_DIR}/data/philox4x32_10_kat.txt")
-dropout_core_test(test_mask_vectors)
+dropout_core_test(test_mask_vectors ${DROPOUT_TESTS_DIR}/data/mask_v1_kat.txt)
+target_compile_definitions(test_mask_vectors PRIVATE
+  DROPOUT_MASK_KAT_FILE="${DROPOUT_TESTS_DIR}/data/mask_v1_kat.txt")
 dropout_core_test(test_rules)
 dropout_core_test(test_slices)
 dropout_core_test(test_backward)

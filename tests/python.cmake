@@ -18,7 +18,8 @@ if(NOT DROPOUT_PYTHON3)
   find_program(DROPOUT_PYTHON3 NAMES python3)
 endif()
 
-set(python_tests python_numpy python_torch python_torch_family python_torchvision python_package python_example)
+set(python_tests python_numpy python_torch python_torch_family python_torchvision python_package python_example
+    python_kat python_fpenv)
 
 if(NOT DROPOUT_PYTHON3)
   message(WARNING "python tests: no python3 found; they are registered and will fail. "

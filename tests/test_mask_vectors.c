@@ -12,24 +12,39 @@ typedef struct mask_vector {
     uint64_t seed, stream, first;
     size_t n;
     double p;
-    const char *hex;
+    char hex[2 * 32 + 1];
 } mask_vector;
 
-/* SPEC.md section 4, row by row. */
-static const mask_vector vectors[] = {
-    {0x0, 0x0, 0, 64, 0.5, "4c45a0d2a9aee1f3"},
-    {0x2a, 0x7, 0, 64, 0.1, "fbfffdfc79feff7f"},
-    {0x2a, 0x7, 5, 20, 0.1, "ffef07"},
-    {0x2a, 0x7, 288, 16, 0.1, "cbdf"},
-    {0x2a, 0x7, 920, 8, 0.1, "fd"},
-    {0x123456789abcdefull, 0xfedcba9876543210ull, 1000, 48, 0.3, "ee9f65febffd"},
-    {0x1, 0x2, 68719476728ull, 32, 0.25, "fbdfe9ff"},
-    {0x7, 0x0, 0, 40, 1e-06, "ffffffffff"},
-    {0x7, 0x0, 0, 16, 1.0, "0000"},
-    {0x7, 0x0, 0, 16, 0.0, "ffff"},
-};
-#define VECTOR_COUNT (sizeof vectors / sizeof vectors[0])
-#define MAX_N 64
+/* tests/data/mask_v1_kat.txt: SPEC section 4's table and generated cases,
+ * one a line (the file's header says the format). */
+#define MAX_VECTORS 1024
+#define MAX_N 256
+static mask_vector vectors[MAX_VECTORS];
+static size_t vector_count;
+
+static void read_vectors(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    REQUIRE(f != NULL, "cannot open %s", path);
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        REQUIRE(vector_count < MAX_VECTORS, "%s: more than %d cases", path, MAX_VECTORS);
+        mask_vector *v = &vectors[vector_count];
+        char seed[32], stream[32], p[64];
+        REQUIRE(sscanf(line, "%31s %31s %" SCNu64 " %zu %63s %64s", seed, stream, &v->first, &v->n,
+                       p, v->hex) == 6,
+                "%s: bad line: %s", path, line);
+        v->seed = strtoull(seed, NULL, 0);
+        v->stream = strtoull(stream, NULL, 0);
+        v->p = strtod(p, NULL);
+        REQUIRE(v->n <= MAX_N, "%s: n %zu > %d", path, v->n, MAX_N);
+        vector_count++;
+    }
+    fclose(f);
+    REQUIRE(vector_count >= 10, "%s: only %zu cases", path, vector_count);
+}
 
 static void check_vector(const mask_vector *v)
 {
@@ -49,7 +64,8 @@ static void check_vector(const mask_vector *v)
           " first %" PRIu64 " n %zu p %g: got %s, expected %s", v->seed, v->stream, v->first,
           v->n, v->p, hex, v->hex);
     CHECK(mask[bytes] == 0xA5, "dropout_mask wrote past ceil(n/8) bytes");
-    printf("  dropout_mask seed %#-18" PRIx64 " stream %#-18" PRIx64 " first %-12" PRIu64
+    if (v - vectors < 10) /* SPEC section 4's table */
+        printf("  dropout_mask seed %#-18" PRIx64 " stream %#-18" PRIx64 " first %-12" PRIu64
            " n %-3zu p %-6g -> %s (expected %s)\n", v->seed, v->stream, v->first, v->n, v->p,
            hex, v->hex);
 
@@ -167,10 +183,11 @@ static void check_random(void)
            compared, mismatches);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    printf("SPEC section 4 vectors:\n");
-    for (size_t k = 0; k < VECTOR_COUNT; k++)
+    read_vectors(argc > 1 ? argv[1] : DROPOUT_MASK_KAT_FILE);
+    printf("SPEC section 4 vectors (and %zu more from the file):\n", vector_count - 10);
+    for (size_t k = 0; k < vector_count; k++)
         check_vector(&vectors[k]);
     check_tie_notes();
     check_thresholds();
