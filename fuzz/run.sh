@@ -19,7 +19,7 @@ for tool in "$cc" "$cxx"; do
     { echo "fuzz/run.sh: $tool not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 done
 cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
-  -DCMAKE_BUILD_TYPE=Release -DDROPOUT_FUZZ=ON -DDROPOUT_BUILD_TESTS=OFF >/dev/null
+  -DCMAKE_BUILD_TYPE=Release -DDROPOUT_FUZZ=ON -DDROPOUT_CUDA=OFF -DDROPOUT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target fuzz_all -j"$(nproc)" >/dev/null
 
 if [ $# -gt 0 ]; then
