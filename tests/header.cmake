@@ -7,7 +7,8 @@
 # The header's CUDA device side is tested with the CUDA backend (tests/cuda).
 
 set(DROPOUT_HEADER_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/header)
-set(DROPOUT_MASK_V1_KAT_ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data/philox4x32_10_kat.txt)
+set(DROPOUT_MASK_V1_KAT_ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data/philox4x32_10_kat.txt
+                             ${CMAKE_CURRENT_SOURCE_DIR}/data/mask_v1_kat.txt)
 set(DROPOUT_MASK_V1_STRICT -Wall -Wextra -Wpedantic -Wshadow -Werror)
 
 set(header_tests "")
