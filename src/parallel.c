@@ -36,11 +36,16 @@
 #include "dropout.h"
 #include "fpenv.h"
 
-/* Below this many elements a call stays on the calling thread.  Measured on
- * a 2-core VM (AVX2, f32 forward, calls 50 us apart, spinning workers):
- * 2 threads gain already from 2^14 (6 -> 4 us) and clearly from 2^16
- * (25 -> 17 us); 2^16 leaves small calls, and the cores, alone. */
-#define PARALLEL_MIN_ELEMENTS ((size_t)1 << 16)
+/* The cost model of the split (parallel_threads_for): a chunk handed to a
+ * worker must carry at least PARALLEL_MIN_CHUNK_NS of work, or the hand-off
+ * (a worker noticing the job, the caller noticing it is done, the chunk's
+ * data moving to that core's cache) costs more than it saves.  Work is
+ * estimated from the bytes an element moves and the Philox blocks it
+ * needs, at one core's in-cache speed with the SIMD kernels: calibrated on
+ * the measurements in docs/performance.md ("Threads"). */
+#define PARALLEL_NS_PER_BYTE 0.02
+#define PARALLEL_NS_PER_BLOCK 1.5
+#define PARALLEL_MIN_CHUNK_NS 40000.0
 #define PARALLEL_MAX_THREADS 256
 /* How long a worker watches for the next job before it sleeps, and the
  * caller for the workers to finish before it sleeps. */
@@ -258,10 +263,21 @@ __attribute__((destructor)) static void pool_shutdown(void)
     pthread_mutex_unlock(&p->busy);
 }
 
-void parallel_run(size_t n, parallel_chunk_fn fn, void *ctx)
+unsigned parallel_threads_for(size_t n, parallel_work work)
 {
-    unsigned threads = dropout_threads();
-    if (n < PARALLEL_MIN_ELEMENTS || threads <= 1) {
+    const unsigned threads = dropout_threads();
+    const double ns = (double)n * (work.bytes * PARALLEL_NS_PER_BYTE +
+                                   work.blocks * PARALLEL_NS_PER_BLOCK);
+    const double chunks = ns / PARALLEL_MIN_CHUNK_NS;
+    if (!(chunks >= 2.0)) /* (false for NaN) */
+        return 1;
+    return chunks >= (double)threads ? threads : (unsigned)chunks;
+}
+
+void parallel_run(size_t n, parallel_work work, parallel_chunk_fn fn, void *ctx)
+{
+    const unsigned threads = parallel_threads_for(n, work);
+    if (threads <= 1) {
         fn(ctx, 0, n);
         return;
     }
