@@ -464,57 +464,13 @@ static inline void stream_fence(void)
     _mm_sfence();
 }
 
+#define VECTOR_BYTES 64 /* streaming stores start at y's first such boundary */
 #include "tile_loop.h"
 
 static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
     const out_avx512 out = {.kind = OUT_NONE};
     run_tiles(ms, first, n, &out, mask);
-}
-
-/* The fused forward of one element type: streaming stores from y's first
- * 64-byte boundary when asked and y is element-aligned. */
-static inline __attribute__((always_inline)) void forward_avx512(int kind, size_t elem_size,
-                                                                const mask_stream *ms,
-                                                                uint64_t first, size_t n,
-                                                                const kernel_consts *c,
-                                                                const void *x, void *y,
-                                                                uint8_t *mask, int nontemporal)
-{
-    const int stream = nontemporal && kernels_nontemporal_ok(y, elem_size);
-    const out_avx512 out = {.kind = kind, .x = x, .y = y, .s = c->s32, .s64 = c->s,
-                            .stream = stream,
-                            .head = stream ? kernels_nontemporal_head(y, 64, elem_size) : 0,
-                            .s_finite = c->s32 <= 3.4028234663852886e38f};
-    run_tiles(ms, first, n, &out, mask);
-}
-
-static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n,
-                               const kernel_consts *c, const void *x, void *y, uint8_t *mask,
-                               int nontemporal)
-{
-    forward_avx512(OUT_F32, sizeof(float), ms, first, n, c, x, y, mask, nontemporal);
-}
-
-static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n,
-                               const kernel_consts *c, const void *x, void *y, uint8_t *mask,
-                               int nontemporal)
-{
-    forward_avx512(OUT_F64, sizeof(double), ms, first, n, c, x, y, mask, nontemporal);
-}
-
-static void forward_bf16_avx512(const mask_stream *ms, uint64_t first, size_t n,
-                                const kernel_consts *c, const void *x, void *y, uint8_t *mask,
-                                int nontemporal)
-{
-    forward_avx512(OUT_BF16, sizeof(uint16_t), ms, first, n, c, x, y, mask, nontemporal);
-}
-
-static void forward_f16_avx512(const mask_stream *ms, uint64_t first, size_t n,
-                               const kernel_consts *c, const void *x, void *y, uint8_t *mask,
-                               int nontemporal)
-{
-    forward_avx512(OUT_F16, sizeof(uint16_t), ms, first, n, c, x, y, mask, nontemporal);
 }
 
 /* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
@@ -714,8 +670,7 @@ static void column_sums_f32_avx512(size_t width, size_t rows, size_t stride, con
 const dropout_kernels dropout_kernels_avx512 = {
     .isa = "avx512",
     .mask = mask_avx512,
-    .forward = {[DROPOUT_DTYPE_F32] = forward_f32_avx512, [DROPOUT_DTYPE_F64] = forward_f64_avx512,
-                [DROPOUT_DTYPE_BF16] = forward_bf16_avx512, [DROPOUT_DTYPE_F16] = forward_f16_avx512},
+    .forward = TILE_FORWARD_SLOTS,
     .apply = {[DROPOUT_DTYPE_F32] = apply_f32_avx512, [DROPOUT_DTYPE_F64] = apply_f64_avx512,
               [DROPOUT_DTYPE_BF16] = apply_bf16_avx512, [DROPOUT_DTYPE_F16] = apply_f16_avx512},
     .bias_residual = {[DROPOUT_DTYPE_F32] = bias_residual_f32_avx512},
