@@ -1,5 +1,10 @@
 /*
- * dispatch.c — picks the kernel table once, thread-safely.
+ * dispatch.c — the one selector: completes the ISA tables and picks one,
+ * once, thread-safely.
+ *
+ * Each ISA file (src/kernels/) sets only the slots it speeds up; here every
+ * table is completed once from the scalar one (kernels_complete), so every
+ * caller gets a table with every slot set and never tests one for NULL.
  *
  * The first call of any operation runs choose_initial() under pthread_once:
  * DROPOUT_ISA if set (scalar, avx2, avx512, neon or auto), else the best
@@ -54,21 +59,50 @@ static int x86_level(void)
 }
 #endif
 
+/* The complete tables: each ISA's own slots, the rest from scalar. */
+typedef enum isa_id { ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT } isa_id;
+static dropout_kernels complete[ISA_COUNT];
+static pthread_once_t complete_once = PTHREAD_ONCE_INIT;
+
+static void complete_tables(void)
+{
+    const dropout_kernels *own[ISA_COUNT] = {&dropout_kernels_scalar, NULL, NULL, NULL};
+#ifdef DROPOUT_KERNELS_X86
+    own[ISA_AVX2] = &dropout_kernels_avx2;
+    own[ISA_AVX512] = &dropout_kernels_avx512;
+#endif
+#ifdef DROPOUT_KERNELS_NEON
+    own[ISA_NEON] = &dropout_kernels_neon;
+#endif
+    for (int i = 0; i < ISA_COUNT; i++) {
+        if (own[i] == NULL)
+            continue;
+        complete[i] = *own[i];
+        kernels_complete(&complete[i], &dropout_kernels_scalar);
+    }
+}
+
+static const dropout_kernels *table(isa_id id)
+{
+    pthread_once(&complete_once, complete_tables);
+    return &complete[id];
+}
+
 const dropout_kernels *dropout_kernels_find(const char *isa)
 {
     if (isa == NULL)
         return NULL;
     if (strcmp(isa, "scalar") == 0)
-        return &dropout_kernels_scalar;
+        return table(ISA_SCALAR);
 #ifdef DROPOUT_KERNELS_X86
     if (strcmp(isa, "avx2") == 0)
-        return x86_level() >= 1 ? &dropout_kernels_avx2 : NULL;
+        return x86_level() >= 1 ? table(ISA_AVX2) : NULL;
     if (strcmp(isa, "avx512") == 0)
-        return x86_level() >= 2 ? &dropout_kernels_avx512 : NULL;
+        return x86_level() >= 2 ? table(ISA_AVX512) : NULL;
 #endif
 #ifdef DROPOUT_KERNELS_NEON
     if (strcmp(isa, "neon") == 0)
-        return &dropout_kernels_neon; /* part of the AArch64 base ISA */
+        return table(ISA_NEON); /* part of the AArch64 base ISA */
 #endif
     return NULL;
 }
@@ -82,7 +116,7 @@ static const dropout_kernels *best_kernels(void)
         if (k != NULL)
             return k;
     }
-    return &dropout_kernels_scalar;
+    return table(ISA_SCALAR);
 }
 
 static _Atomic(const dropout_kernels *) active_kernels;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "dropout.h"
+#include "fpenv.h"
+#include "ops.h"
 
 static const uint8_t state_magic[4] = {'D', 'R', 'P', 'L'};
 #define STATE_VERSION 1u
@@ -91,46 +93,47 @@ static void record_forward(dropout_layer *layer)
         layer->last_stream = layer->next_stream++;
 }
 
-int dropout_layer_forward_f32(dropout_layer *layer, float *y, const float *x, size_t n)
+static FPENV_WORK int layer_forward(dropout_layer *layer, int dtype, void *y, const void *x,
+                                    size_t n)
 {
     int status = check_layer(layer);
     if (status != DROPOUT_OK)
         return status;
     dropout_params params = forward_params(layer);
-    status = dropout_forward_f32(&params, y, x, n, NULL, 0);
+    status = ops_elementwise(&params, dtype, y, x, n, NULL, NULL, 0, OPS_FORWARD);
     if (status == DROPOUT_OK)
         record_forward(layer);
     return status;
+}
+
+static FPENV_WORK int layer_backward(const dropout_layer *layer, int dtype, void *dx,
+                                     const void *dy, size_t n)
+{
+    int status = check_layer(layer);
+    if (status != DROPOUT_OK)
+        return status;
+    dropout_params params = backward_params(layer);
+    return ops_elementwise(&params, dtype, dx, dy, n, NULL, NULL, 0, OPS_BACKWARD_REGEN);
+}
+
+int dropout_layer_forward_f32(dropout_layer *layer, float *y, const float *x, size_t n)
+{
+    FPENV_RETURN(int, layer_forward(layer, DROPOUT_DTYPE_F32, y, x, n));
 }
 
 int dropout_layer_forward_f64(dropout_layer *layer, double *y, const double *x, size_t n)
 {
-    int status = check_layer(layer);
-    if (status != DROPOUT_OK)
-        return status;
-    dropout_params params = forward_params(layer);
-    status = dropout_forward_f64(&params, y, x, n, NULL, 0);
-    if (status == DROPOUT_OK)
-        record_forward(layer);
-    return status;
+    FPENV_RETURN(int, layer_forward(layer, DROPOUT_DTYPE_F64, y, x, n));
 }
 
 int dropout_layer_backward_f32(const dropout_layer *layer, float *dx, const float *dy, size_t n)
 {
-    int status = check_layer(layer);
-    if (status != DROPOUT_OK)
-        return status;
-    dropout_params params = backward_params(layer);
-    return dropout_backward_regen_f32(&params, dx, dy, n);
+    FPENV_RETURN(int, layer_backward(layer, DROPOUT_DTYPE_F32, dx, dy, n));
 }
 
 int dropout_layer_backward_f64(const dropout_layer *layer, double *dx, const double *dy, size_t n)
 {
-    int status = check_layer(layer);
-    if (status != DROPOUT_OK)
-        return status;
-    dropout_params params = backward_params(layer);
-    return dropout_backward_regen_f64(&params, dx, dy, n);
+    FPENV_RETURN(int, layer_backward(layer, DROPOUT_DTYPE_F64, dx, dy, n));
 }
 
 /* ---- serialization: 48 bytes, little-endian --------------------------------

@@ -1,29 +1,38 @@
 /*
- * ops.c — the explicit operations of the public API (tier 2 and 4).
+ * ops.c — the public operations: the typed calls (every dtype), the shaped
+ * calls (broadcast masks, variants), the mask export and the single-element
+ * helpers.
  *
- * Data flows one way: validate everything here (nothing below re-validates),
- * handle the thresholds that need no random numbers, then split the call over
- * threads (parallel.c) and run the active kernel table on each chunk.
+ * Every one validates everything here, once (validate.h), then hands a
+ * pipeline op to pipeline_run (pipeline.h), which runs it.  The typed calls
+ * are the one-dimensional case of the shaped ones: dropout_forward_f32 and
+ * dropout_forward_bf16 are the same path with another dtype.
  */
 #include <string.h>
 
 #include "dropout.h"
 #include "fpenv.h"
-#include "kernels/kernels.h"
 #include "mask.h"
-#include "parallel.h"
+#include "ops.h"
+#include "pipeline.h"
 #include "validate.h"
+#include "variants.h"
 
 size_t dropout_mask_bytes(size_t n)
 {
     return DROPOUT_MASK_BYTES(n);
 }
 
+size_t dropout_dtype_size(int dtype)
+{
+    return pipeline_dtype_size(dtype);
+}
+
 /* Every public entry point below runs its work in the IEEE default mode
  * (fpenv.h): T and the scale are computed in double, the kernels in float. */
 static FPENV_WORK uint64_t keep_threshold(double p)
 {
-    if (!(p >= 0.0 && p <= 1.0))
+    if (!valid_p(p))
         return 0;
     return mask_keep_threshold(p);
 }
@@ -35,7 +44,7 @@ uint64_t dropout_keep_threshold(double p)
 
 static FPENV_WORK int keep_one(uint64_t seed, uint64_t stream, uint64_t index, double p)
 {
-    if (!(p >= 0.0 && p <= 1.0))
+    if (!valid_p(p))
         return 0;
     mask_stream ms = mask_stream_make(seed, stream, p);
     return mask_keep_one(&ms, index);
@@ -55,202 +64,156 @@ void dropout_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uin
     memcpy(out, result, sizeof result);
 }
 
-/* ---- running a kernel over the thread split ------------------------------ */
+/* ---- the one validation of every dropout call -------------------------------- */
 
-typedef enum op_kind { OP_MASK, OP_FORWARD_F32, OP_FORWARD_F64, OP_APPLY_F32, OP_APPLY_F64 } op_kind;
-
-typedef struct op_call {
-    const dropout_kernels *kernels;
-    op_kind kind;
-    mask_stream ms;
-    uint64_t first;
-    double scale;          /* s, rounded to the element type by the kernel call */
-    const void *in;        /* x or dy                                           */
-    void *out;             /* y or dx                                           */
-    uint8_t *mask_out;     /* may be NULL                                       */
-    const uint8_t *mask_in;
-} op_call;
-
-/* Elements [begin, end) of the call; begin is a multiple of 8, so the chunk's
- * mask starts at byte begin / 8. */
-static void op_chunk(void *ctx, size_t begin, size_t end)
+static int validate(const dropout_params *params, int variant, int dtype,
+                    const dropout_shape *shape, void *y, const void *x, uint8_t *mask_out,
+                    const uint8_t *mask_in, size_t mask_size, ops_direction direction)
 {
-    const op_call *c = ctx;
-    const dropout_kernels *k = c->kernels;
-    size_t n = end - begin;
-    uint8_t *mask_out = c->mask_out ? c->mask_out + begin / 8 : NULL;
-    switch (c->kind) {
-    case OP_MASK:
-        k->mask(&c->ms, c->first + begin, n, mask_out);
-        break;
-    case OP_FORWARD_F32:
-        k->forward_f32(&c->ms, c->first + begin, n, (float)c->scale,
-                       (const float *)c->in + begin, (float *)c->out + begin, mask_out,
-                       n * sizeof(float) >= STREAM_MIN_BYTES);
-        break;
-    case OP_FORWARD_F64:
-        k->forward_f64(&c->ms, c->first + begin, n, c->scale,
-                       (const double *)c->in + begin, (double *)c->out + begin, mask_out,
-                       n * sizeof(double) >= STREAM_MIN_BYTES);
-        break;
-    case OP_APPLY_F32:
-        k->apply_mask_f32(n, (float)c->scale, c->mask_in + begin / 8,
-                          (const float *)c->in + begin, (float *)c->out + begin,
-                          n * sizeof(float) >= STREAM_MIN_BYTES);
-        break;
-    case OP_APPLY_F64:
-        k->apply_mask_f64(n, c->scale, c->mask_in + begin / 8,
-                          (const double *)c->in + begin, (double *)c->out + begin,
-                          n * sizeof(double) >= STREAM_MIN_BYTES);
-        break;
-    }
-}
-
-static void run_op(op_call *c, size_t n)
-{
-    c->kernels = dropout_kernels_active();
-    parallel_run(n, op_chunk, c);
-}
-
-/* ---- forward and regenerating backward ----------------------------------- */
-
-/* The one training path for both dtypes: forward of x, or backward of dy
- * regenerating the forward's mask (mask == NULL). */
-static void forward_train(const dropout_params *params, op_kind kind, size_t elem_size,
-                          void *y, const void *x, size_t n, uint8_t *mask)
-{
-    const double p = params->p;
-    const double s = 1.0 / (1.0 - p);
-    const uint64_t threshold = mask_keep_threshold(p);
-    if (threshold == MASK_THRESHOLD_ALL) { /* keeps everything, draws nothing */
-        if (mask)
-            fill_mask(mask, n, 0xFF);
-        if (p == 0.0) {
-            if (y != x)
-                memcpy(y, x, n * elem_size);
-        } else if (kind == OP_FORWARD_F32) {
-            const float s32 = (float)s;
-            for (size_t k = 0; k < n; k++)
-                kernels_store_f32(y, k, kernels_load_f32(x, k) * s32);
-        } else {
-            for (size_t k = 0; k < n; k++)
-                kernels_store_f64(y, k, kernels_load_f64(x, k) * s);
-        }
-        return;
-    }
-    if (threshold == 0) { /* drops everything: +0.0, no NaN or Inf */
-        if (mask)
-            fill_mask(mask, n, 0x00);
-        memset(y, 0, n * elem_size);
-        return;
-    }
-    op_call c = {.kind = kind, .ms = mask_stream_make(params->seed, params->stream, p),
-                 .first = params->first, .scale = s, .in = x, .out = y, .mask_out = mask};
-    run_op(&c, n);
-}
-
-static FPENV_WORK int forward_any(const dropout_params *params, op_kind kind, size_t elem_size,
-                                  void *y, const void *x, size_t n, uint8_t *mask,
-                                  size_t mask_size)
-{
-    int status = check_params(params, n);
+    if (params == NULL || shape == NULL)
+        return DROPOUT_ERROR_NULL_POINTER;
+    const size_t size = pipeline_dtype_size(dtype);
+    if (size == 0)
+        return DROPOUT_ERROR_INVALID_DTYPE;
+    if (!variant_valid(variant))
+        return DROPOUT_ERROR_INVALID_ARGUMENT;
+    int status = dropout_shape_check(shape);
+    if (status != DROPOUT_OK)
+        return status;
+    const size_t n = dropout_shape_elements(shape);
+    const size_t m = dropout_shape_mask_elements(shape);
+    status = check_params(params, m);
     if (status == DROPOUT_OK)
-        status = check_buffers(x, y, n, elem_size);
-    if (status == DROPOUT_OK && mask != NULL && params->mode == DROPOUT_TRAIN) {
+        status = check_buffers(x, y, n, size);
+    if (status != DROPOUT_OK)
+        return status;
+    const int train = params->mode == DROPOUT_TRAIN;
+    if (variant == DROPOUT_VARIANT_GAUSSIAN) {
+        /* no keep bits: nothing to write or read as a mask */
+        if (mask_out != NULL || direction == OPS_BACKWARD_MASK)
+            return DROPOUT_ERROR_INVALID_ARGUMENT;
+        if (train && params->p == 1.0) /* the noise's variance p/(1-p) is infinite */
+            return DROPOUT_ERROR_INVALID_P;
+    }
+    if (train && mask_out != NULL) {
         /* the mask is written while x is read and y written */
-        status = check_mask(mask, mask_size, n);
+        status = check_mask(mask_out, mask_size, m);
         if (status == DROPOUT_OK)
-            status = check_mask_apart(mask, n, x, n * elem_size);
+            status = check_mask_apart(mask_out, m, x, n * size);
         if (status == DROPOUT_OK)
-            status = check_mask_apart(mask, n, y, n * elem_size);
+            status = check_mask_apart(mask_out, m, y, n * size);
     }
-    if (status != DROPOUT_OK || n == 0)
+    if (status == DROPOUT_OK && train && direction == OPS_BACKWARD_MASK) {
+        /* the mask is read while dx (y here) is written (dy is read too: it
+         * may overlap the mask) */
+        status = check_mask(mask_in, mask_size, m);
+        if (status == DROPOUT_OK)
+            status = check_mask_apart(mask_in, m, y, n * size);
+    }
+    return status;
+}
+
+int ops_run(const dropout_params *params, int variant, int dtype, const dropout_shape *shape,
+            void *y, const void *x, uint8_t *mask_out, const uint8_t *mask_in, size_t mask_size,
+            ops_direction direction)
+{
+    int status = validate(params, variant, dtype, shape, y, x, mask_out, mask_in, mask_size,
+                          direction);
+    if (status != DROPOUT_OK || dropout_shape_elements(shape) == 0)
         return status;
-    if (params->mode == DROPOUT_EVAL) {
-        if (y != x)
-            memcpy(y, x, n * elem_size);
-        return DROPOUT_OK;
-    }
-    forward_train(params, kind, elem_size, y, x, n, mask);
+    pipeline_op op = pipeline_elementwise(params, 0);
+    op.shape = *shape;
+    op.dtype = dtype;
+    op.x = x;
+    op.y = y;
+    op.mask_out = direction == OPS_FORWARD ? mask_out : NULL;
+    op.mask_in = direction == OPS_BACKWARD_MASK ? mask_in : NULL;
+    variant_set(&op, variant, direction == OPS_FORWARD ? VARIANT_FORWARD : VARIANT_BACKWARD);
+    pipeline_run(&op);
     return DROPOUT_OK;
 }
 
-int dropout_forward_f32(const dropout_params *params, float *y, const float *x, size_t n,
-                        uint8_t *mask, size_t mask_size)
+int ops_elementwise(const dropout_params *params, int dtype, void *y, const void *x, size_t n,
+                    uint8_t *mask_out, const uint8_t *mask_in, size_t mask_size,
+                    ops_direction direction)
 {
-    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F32, sizeof(float), y, x, n, mask, mask_size));
+    const dropout_shape shape = {1, {n}, 0};
+    return ops_run(params, DROPOUT_VARIANT_STANDARD, dtype, &shape, y, x, mask_out, mask_in,
+                   mask_size, direction);
 }
 
-int dropout_forward_f64(const dropout_params *params, double *y, const double *x, size_t n,
-                        uint8_t *mask, size_t mask_size)
+static FPENV_WORK int shaped(const dropout_params *params, int variant, int dtype,
+                             const dropout_shape *shape, void *y, const void *x,
+                             uint8_t *mask_out, const uint8_t *mask_in, size_t mask_size,
+                             ops_direction direction)
 {
-    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F64, sizeof(double),
-                                  y, x, n, mask, mask_size));
+    return ops_run(params, variant, dtype, shape, y, x, mask_out, mask_in, mask_size, direction);
 }
 
-int dropout_backward_regen_f32(const dropout_params *params, float *dx, const float *dy,
-                               size_t n)
+static FPENV_WORK int elementwise(const dropout_params *params, int dtype, void *y,
+                                  const void *x, size_t n, uint8_t *mask_out,
+                                  const uint8_t *mask_in, size_t mask_size,
+                                  ops_direction direction)
 {
-    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F32, sizeof(float), dx, dy, n, NULL, 0));
+    return ops_elementwise(params, dtype, y, x, n, mask_out, mask_in, mask_size, direction);
 }
 
-int dropout_backward_regen_f64(const dropout_params *params, double *dx, const double *dy,
-                               size_t n)
-{
-    FPENV_RETURN(int, forward_any(params, OP_FORWARD_F64, sizeof(double), dx, dy, n, NULL, 0));
-}
+/* ---- the typed calls: thin wrappers, one per dtype and direction -------------- */
 
-/* ---- backward from a packed mask ----------------------------------------- */
-
-static FPENV_WORK int backward_mask_any(const dropout_params *params, op_kind kind,
-                                        size_t elem_size, void *dx, const void *dy, size_t n,
-                                        const uint8_t *mask, size_t mask_size)
-{
-    int status = check_params(params, n);
-    if (status == DROPOUT_OK)
-        status = check_buffers(dy, dx, n, elem_size);
-    if (status == DROPOUT_OK && params->mode == DROPOUT_TRAIN) {
-        /* the mask is read while dx is written (dy is read too: it may
-         * overlap the mask) */
-        status = check_mask(mask, mask_size, n);
-        if (status == DROPOUT_OK)
-            status = check_mask_apart(mask, n, dx, n * elem_size);
+#define TYPED_OPS(suffix, type, dtype)                                                         \
+    int dropout_forward_##suffix(const dropout_params *params, type *y, const type *x,         \
+                                 size_t n, uint8_t *mask, size_t mask_size)                    \
+    {                                                                                          \
+        FPENV_RETURN(int, elementwise(params, dtype, y, x, n, mask, NULL, mask_size,           \
+                                      OPS_FORWARD));                                           \
+    }                                                                                          \
+    int dropout_backward_mask_##suffix(const dropout_params *params, type *dx, const type *dy, \
+                                       size_t n, const uint8_t *mask, size_t mask_size)        \
+    {                                                                                          \
+        FPENV_RETURN(int, elementwise(params, dtype, dx, dy, n, NULL, mask, mask_size,         \
+                                      OPS_BACKWARD_MASK));                                     \
+    }                                                                                          \
+    int dropout_backward_regen_##suffix(const dropout_params *params, type *dx, const type *dy, \
+                                        size_t n)                                              \
+    {                                                                                          \
+        FPENV_RETURN(int, elementwise(params, dtype, dx, dy, n, NULL, NULL, 0,                 \
+                                      OPS_BACKWARD_REGEN));                                    \
     }
-    if (status != DROPOUT_OK || n == 0)
-        return status;
-    const double p = params->p;
-    if (params->mode == DROPOUT_EVAL || p == 0.0) {
-        if (dx != dy)
-            memcpy(dx, dy, n * elem_size);
-        return DROPOUT_OK;
-    }
-    if (mask_keep_threshold(p) == 0) {
-        memset(dx, 0, n * elem_size);
-        return DROPOUT_OK;
-    }
-    op_call c = {.kind = kind, .scale = 1.0 / (1.0 - p), .in = dy, .out = dx, .mask_in = mask};
-    run_op(&c, n);
-    return DROPOUT_OK;
-}
 
-int dropout_backward_mask_f32(const dropout_params *params, float *dx, const float *dy,
-                              size_t n, const uint8_t *mask, size_t mask_size)
+TYPED_OPS(f32, float, DROPOUT_DTYPE_F32)
+TYPED_OPS(f64, double, DROPOUT_DTYPE_F64)
+TYPED_OPS(bf16, uint16_t, DROPOUT_DTYPE_BF16)
+TYPED_OPS(f16, uint16_t, DROPOUT_DTYPE_F16)
+
+/* ---- the shaped calls ----------------------------------------------------------- */
+
+int dropout_shaped_forward(const dropout_params *params, int variant, int dtype,
+                           const dropout_shape *shape, void *y, const void *x, uint8_t *mask,
+                           size_t mask_size)
 {
-    FPENV_RETURN(int, backward_mask_any(params, OP_APPLY_F32, sizeof(float),
-                                        dx, dy, n, mask, mask_size));
+    FPENV_RETURN(int, shaped(params, variant, dtype, shape, y, x, mask, NULL, mask_size,
+                             OPS_FORWARD));
 }
 
-int dropout_backward_mask_f64(const dropout_params *params, double *dx, const double *dy,
-                              size_t n, const uint8_t *mask, size_t mask_size)
+int dropout_shaped_backward_mask(const dropout_params *params, int variant, int dtype,
+                                 const dropout_shape *shape, void *dx, const void *dy,
+                                 const uint8_t *mask, size_t mask_size)
 {
-    FPENV_RETURN(int, backward_mask_any(params, OP_APPLY_F64, sizeof(double),
-                                        dx, dy, n, mask, mask_size));
+    FPENV_RETURN(int, shaped(params, variant, dtype, shape, dx, dy, NULL, mask, mask_size,
+                             OPS_BACKWARD_MASK));
 }
 
-/* ---- mask export ---------------------------------------------------------- */
+int dropout_shaped_backward_regen(const dropout_params *params, int variant, int dtype,
+                                  const dropout_shape *shape, void *dx, const void *dy)
+{
+    FPENV_RETURN(int, shaped(params, variant, dtype, shape, dx, dy, NULL, NULL, 0,
+                             OPS_BACKWARD_REGEN));
+}
 
-static FPENV_WORK int mask_any(const dropout_params *params, uint8_t *mask, size_t mask_size,
-                                size_t n)
+/* ---- mask export ------------------------------------------------------------------ */
+
+static FPENV_WORK int mask_export(const dropout_params *params, size_t n, uint8_t *mask,
+                                  size_t mask_size)
 {
     if (params == NULL)
         return DROPOUT_ERROR_NULL_POINTER;
@@ -261,18 +224,14 @@ static FPENV_WORK int mask_any(const dropout_params *params, uint8_t *mask, size
         status = check_mask(mask, mask_size, n);
     if (status != DROPOUT_OK || n == 0)
         return status;
-    const uint64_t threshold = mask_keep_threshold(params->p);
-    if (threshold == MASK_THRESHOLD_ALL || threshold == 0) {
-        fill_mask(mask, n, threshold ? 0xFF : 0x00);
-        return DROPOUT_OK;
-    }
-    op_call c = {.kind = OP_MASK, .ms = mask_stream_make(params->seed, params->stream, params->p),
-                 .first = params->first, .mask_out = mask};
-    run_op(&c, n);
+    pipeline_op op = pipeline_elementwise(&train, n);
+    op.kind = PIPELINE_MASK;
+    op.mask_out = mask;
+    pipeline_run(&op);
     return DROPOUT_OK;
 }
 
 int dropout_mask(const dropout_params *params, size_t n, uint8_t *mask, size_t mask_size)
 {
-    FPENV_RETURN(int, mask_any(params, mask, mask_size, n));
+    FPENV_RETURN(int, mask_export(params, n, mask, mask_size));
 }

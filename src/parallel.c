@@ -1,12 +1,18 @@
 /*
  * parallel.c — runs a call's chunks on a persistent pool of threads.
  *
- * The split is fixed: [0, n) is cut into `threads` chunks of equal size,
- * rounded up to PARALLEL_ALIGN elements; chunk 0 runs on the calling thread,
- * chunk c on worker c - 1.  Because an element's mask depends only on its
- * index, any split gives the same bits, and so does running everything on
- * the caller, which is what happens when
- *   - n < PARALLEL_MIN_ELEMENTS (2^16: handing out a chunk costs more than it saves),
+ * The split: [0, n) is cut into `threads` chunks of equal size (at most
+ * PARALLEL_MAX_CHUNKS), rounded up to PARALLEL_ALIGN elements.  Chunk 0 is
+ * the calling thread's and chunk c worker c - 1's, so repeated calls keep
+ * each chunk's data in one core's cache; but a chunk goes to whoever claims
+ * it first (one atomic word per job: the job's generation and a claimed bit
+ * per chunk), and a thread that has finished its own claims the others.  So
+ * a worker that is late (descheduled: a virtual machine's other vCPU is
+ * often busy elsewhere) never makes the caller wait for work it could do
+ * itself, and all threads are never much slower than one.  Because an
+ * element's mask depends only on its index, any split gives the same bits,
+ * and so does running everything on the caller, which is what happens when
+ *   - the work is too small to pay for a hand-off (parallel_threads_for),
  *   - the thread count is 1,
  *   - another caller thread is using the pool right now (the pool serves one
  *     call at a time; callers never wait for each other, so calls from a
@@ -29,6 +35,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,12 +43,22 @@
 #include "dropout.h"
 #include "fpenv.h"
 
-/* Below this many elements a call stays on the calling thread.  Measured on
- * a 2-core VM (AVX2, f32 forward, calls 50 us apart, spinning workers):
- * 2 threads gain already from 2^14 (6 -> 4 us) and clearly from 2^16
- * (25 -> 17 us); 2^16 leaves small calls, and the cores, alone. */
-#define PARALLEL_MIN_ELEMENTS ((size_t)1 << 16)
+/* The cost model of the split (parallel_threads_for): a chunk handed to a
+ * worker must carry at least PARALLEL_MIN_CHUNK_NS of work, or the hand-off
+ * (a worker noticing the job, the caller noticing it is done, the chunk's
+ * data moving to that core's cache) costs more than it saves.  Work is
+ * estimated from the bytes an element moves and the Philox blocks it
+ * needs, at one core's in-cache speed with the SIMD kernels: calibrated on
+ * the measurements in docs/performance.md ("Threads"). */
+#define PARALLEL_NS_PER_BYTE 0.016
+#define PARALLEL_NS_PER_BLOCK 1.6
+#ifndef PARALLEL_MIN_CHUNK_NS /* (overridable for experiments) */
+#define PARALLEL_MIN_CHUNK_NS 20000.0
+#endif
 #define PARALLEL_MAX_THREADS 256
+/* Chunks per call: one claimed bit each in a 64-bit word that also holds
+ * the job's generation (PARALLEL_MAX_CHUNKS threads take part at most). */
+#define PARALLEL_MAX_CHUNKS 32
 /* How long a worker watches for the next job before it sleeps, and the
  * caller for the workers to finish before it sleeps. */
 #define PARALLEL_SPIN_NS 200000L
@@ -109,12 +126,14 @@ typedef struct pool {
     atomic_ulong generation;     /* bumped for every job (read unlocked while spinning) */
     unsigned long born[PARALLEL_MAX_THREADS]; /* generation when worker was created */
     unsigned active;             /* workers taking part in the current job   */
-    atomic_uint pending;         /* of those, still running (read unlocked while spinning) */
+    _Atomic uint64_t claims;     /* job generation << 32 | claimed chunk bits */
+    atomic_uint finished;        /* chunks of the current job done           */
     atomic_int shutdown;
     /* the job */
     parallel_chunk_fn fn;
     void *ctx;
     size_t n, chunk;
+    unsigned chunks;
 } pool;
 
 static pool the_pool = {
@@ -169,6 +188,37 @@ static void run_chunk(parallel_chunk_fn fn, void *ctx, size_t n, size_t chunk, s
     fn(ctx, begin, end);
 }
 
+/* Claims chunk c of the job of generation `gen` (low 32 bits); fails if
+ * another thread has it or that job is over (a new generation). */
+static int claim(pool *p, uint32_t gen, unsigned c)
+{
+    const uint64_t bit = (uint64_t)1 << c;
+    uint64_t v = atomic_load_explicit(&p->claims, memory_order_acquire);
+    while ((uint32_t)(v >> 32) == gen && !(v & bit))
+        if (atomic_compare_exchange_weak_explicit(&p->claims, &v, v | bit, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return 1;
+    return 0;
+}
+
+/* Runs chunk `own` if nobody has, then every other unclaimed chunk; counts
+ * each one finished and wakes the caller after the last. */
+static void take_chunks(pool *p, uint32_t gen, parallel_chunk_fn fn, void *ctx, size_t n,
+                        size_t chunk, unsigned chunks, unsigned own)
+{
+    for (unsigned k = 0; k < chunks; k++) {
+        const unsigned c = (own + k) % chunks;
+        if (!claim(p, gen, c))
+            continue;
+        run_chunk(fn, ctx, n, chunk, c);
+        if (atomic_fetch_add_explicit(&p->finished, 1, memory_order_acq_rel) + 1 == chunks) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     pool *p = &the_pool;
@@ -196,12 +246,12 @@ static void *worker_main(void *arg)
         parallel_chunk_fn fn = p->fn;
         void *ctx = p->ctx;
         size_t n = p->n, chunk = p->chunk;
+        unsigned chunks = p->chunks;
+        const uint32_t gen = (uint32_t)seen;
         pthread_mutex_unlock(&p->lock);
         fpenv_default(); /* the call's mode, whatever this thread had (fpenv.h) */
-        run_chunk(fn, ctx, n, chunk, id + 1);
+        take_chunks(p, gen, fn, ctx, n, chunk, chunks, (unsigned)id + 1);
         pthread_mutex_lock(&p->lock);
-        if (--p->pending == 0)
-            pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -217,7 +267,6 @@ static void pool_forget_after_fork(void)
     pthread_cond_init(&p->done, NULL);
     p->started = 0;
     p->active = 0;
-    atomic_store(&p->pending, 0);
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -258,10 +307,21 @@ __attribute__((destructor)) static void pool_shutdown(void)
     pthread_mutex_unlock(&p->busy);
 }
 
-void parallel_run(size_t n, parallel_chunk_fn fn, void *ctx)
+unsigned parallel_threads_for(size_t n, parallel_work work)
 {
-    unsigned threads = dropout_threads();
-    if (n < PARALLEL_MIN_ELEMENTS || threads <= 1) {
+    const unsigned threads = dropout_threads();
+    const double ns = (double)n * (work.bytes * PARALLEL_NS_PER_BYTE +
+                                   work.blocks * PARALLEL_NS_PER_BLOCK);
+    const double chunks = ns / PARALLEL_MIN_CHUNK_NS;
+    if (!(chunks >= 2.0)) /* (false for NaN) */
+        return 1;
+    return chunks >= (double)threads ? threads : (unsigned)chunks;
+}
+
+void parallel_run(size_t n, parallel_work work, parallel_chunk_fn fn, void *ctx)
+{
+    const unsigned threads = parallel_threads_for(n, work);
+    if (threads <= 1) {
         fn(ctx, 0, n);
         return;
     }
@@ -271,28 +331,32 @@ void parallel_run(size_t n, parallel_chunk_fn fn, void *ctx)
         return;
     }
     pthread_mutex_lock(&p->lock);
-    unsigned workers = p->shutdown ? 0 : ensure_workers(p, threads - 1);
-    /* chunk = ceil(n / threads) rounded up to PARALLEL_ALIGN */
-    size_t parts = (size_t)workers + 1;
-    size_t chunk = (n + parts - 1) / parts;
+    const unsigned wanted = threads < PARALLEL_MAX_CHUNKS ? threads : PARALLEL_MAX_CHUNKS;
+    unsigned workers = p->shutdown ? 0 : ensure_workers(p, wanted - 1);
+    /* chunk = ceil(n / chunks) rounded up to PARALLEL_ALIGN */
+    const unsigned chunks = workers + 1;
+    size_t chunk = (n + chunks - 1) / chunks;
     chunk = (chunk + PARALLEL_ALIGN - 1) / PARALLEL_ALIGN * PARALLEL_ALIGN;
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
     p->chunk = chunk;
+    p->chunks = chunks;
     p->active = workers;
-    p->pending = workers;
     p->generation++;
+    const uint32_t gen = (uint32_t)p->generation;
+    atomic_store_explicit(&p->finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->claims, (uint64_t)gen << 32, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
-    run_chunk(fn, ctx, n, chunk, 0);
+    take_chunks(p, gen, fn, ctx, n, chunk, chunks, 0);
 
     for (spin sp = spin_start();
-         atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spin_more(&sp);)
+         atomic_load_explicit(&p->finished, memory_order_acquire) != chunks && spin_more(&sp);)
         ;
     pthread_mutex_lock(&p->lock);
-    while (p->pending != 0)
+    while (atomic_load_explicit(&p->finished, memory_order_acquire) != chunks)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&p->busy);

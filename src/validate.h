@@ -2,8 +2,8 @@
  * validate.h — the argument checks every public operation shares.
  *
  * The API validates everything before it writes a byte (nothing below it
- * re-validates); ops.c and the family (src/family/) use these same rules so
- * that every entry point answers a bad argument with the same status.
+ * re-validates); ops.c and residual.c use these same rules so that every
+ * entry point answers a bad argument with the same status.
  */
 #ifndef DROPOUT_VALIDATE_H
 #define DROPOUT_VALIDATE_H
@@ -75,15 +75,6 @@ static inline int check_mask(const void *mask, size_t mask_size, size_t n)
     if (mask_size < DROPOUT_MASK_BYTES(n))
         return DROPOUT_ERROR_MASK_TOO_SMALL;
     return DROPOUT_OK;
-}
-
-/* ceil(n/8) bytes of `fill`, unused high bits of the last byte zero. */
-static inline void fill_mask(uint8_t *mask, size_t n, uint8_t fill)
-{
-    size_t bytes = DROPOUT_MASK_BYTES(n);
-    memset(mask, fill, bytes);
-    if (n % 8)
-        mask[bytes - 1] &= (uint8_t)((1u << (n % 8)) - 1u);
 }
 
 #endif /* DROPOUT_VALIDATE_H */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "dropout_cuda.h"
-#include "plan.h"
+#include "cuda_plan.h"
 
 /* ---- the kernels: <dtype, source of the keep bits> -------------------------- */
 

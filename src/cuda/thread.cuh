@@ -27,7 +27,7 @@
 
 #include "dropout.h"
 #include "dropout_mask_v1.h"
-#include "family/half.h" /* the CPU's bf16/f16 conversions, __host__ __device__ */
+#include "half.h" /* the CPU's bf16/f16 conversions, __host__ __device__ */
 
 #if defined(__CUDACC__)
 #define CUDA_FN static __host__ __device__ __forceinline__

@@ -23,7 +23,6 @@
 
 #include "kernels.h"
 #include "half_avx2.h"
-#include "../family/half.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
 #define SETS 4 /* interleaved sets of 8 blocks in the dense Philox */
@@ -98,8 +97,17 @@ static inline void mulhilo_avx2(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
  * within each 128-bit half, and the keep bytes, widened to 16-bit lanes,
  * zero the dropped elements after the rounding (the scalar code rounds
  * only kept ones; a kept element's bits do not depend on its neighbours). */
+/* y[0 ... 15] = v: a streaming store when nt (y 32-byte aligned then). */
+static inline void store16_avx2(uint16_t *y, __m256i v, int nt)
+{
+    if (nt)
+        _mm256_stream_si256((__m256i *)y, v);
+    else
+        _mm256_storeu_si256((__m256i *)y, v);
+}
+
 static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, const uint8_t *keep,
-                                     __m256 s, int s_finite)
+                                     __m256 s, int s_finite, int nt)
 {
     const __m256i raw = _mm256_loadu_si256((const __m256i *)x);
     const __m256i zero = _mm256_setzero_si256();
@@ -115,7 +123,7 @@ static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, const uint8
     else
         packed = _mm256_packus_epi32(half_round_bf16_avx2(lo), half_round_bf16_avx2(hi));
     const __m256i lanes = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)keep));
-    _mm256_storeu_si256((__m256i *)y, _mm256_and_si256(packed, lanes));
+    store16_avx2(y, _mm256_and_si256(packed, lanes), nt);
 }
 
 /* The same for f16, with F16C (vcvtps2ph rounds to nearest-even and quiets
@@ -123,13 +131,14 @@ static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, const uint8
  * immediate: a macro, not a const variable (that builds only when the
  * optimizer folds it). */
 #define F16_ROUND (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-static inline void scale16_f16_avx2(const uint16_t *x, uint16_t *y, const uint8_t *keep, __m256 s)
+static inline void scale16_f16_avx2(const uint16_t *x, uint16_t *y, const uint8_t *keep, __m256 s,
+                                    int nt)
 {
     __m256 lo = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x)), s);
     __m256 hi = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + 8))), s);
     const __m256i packed = _mm256_set_m128i(_mm256_cvtps_ph(hi, F16_ROUND), _mm256_cvtps_ph(lo, F16_ROUND));
     const __m256i lanes = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)keep));
-    _mm256_storeu_si256((__m256i *)y, _mm256_and_si256(packed, lanes));
+    store16_avx2(y, _mm256_and_si256(packed, lanes), nt);
 }
 
 enum { OUT_NONE, OUT_F32, OUT_F64, OUT_BF16, OUT_F16 };
@@ -213,12 +222,15 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
         const uint16_t *x = (const uint16_t *)out->x + done;
         uint16_t *y = (uint16_t *)out->y + done;
         const __m256 scale = _mm256_set1_ps(out->s);
+        const int nt = out->stream;
+        for (; nt && k < out->head && k < end; k++) /* before y's first 32-byte boundary */
+            kernels_store_u16(y, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(x, k), out->s));
         if (bf16) {
             for (; k + 16 <= end; k += 16)
-                scale16_bf16_avx2(x + k, y + k, kb + k, scale, out->s_finite);
+                scale16_bf16_avx2(x + k, y + k, kb + k, scale, out->s_finite, nt);
         } else {
             for (; k + 16 <= end; k += 16)
-                scale16_f16_avx2(x + k, y + k, kb + k, scale);
+                scale16_f16_avx2(x + k, y + k, kb + k, scale, nt);
         }
         for (; k < end; k++) /* the last len % 16 elements of the call */
             kernels_store_u16(y, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(x, k), out->s));
@@ -463,6 +475,7 @@ static inline void stream_fence(void)
     _mm_sfence();
 }
 
+#define VECTOR_BYTES 32 /* streaming stores start at y's first such boundary */
 #include "tile_loop.h"
 
 static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
@@ -471,50 +484,20 @@ static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
     run_tiles(ms, first, n, &out, mask);
 }
 
-static void forward_f32_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
-                             const float *x, float *y, uint8_t *mask, int stream_hint)
+static void apply_f32_avx2(size_t n, const kernel_consts *c, const uint8_t *mask,
+                           const void *dy_, void *dx_, int stream)
 {
-    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
-    const out_avx2 out = {.kind = OUT_F32, .x = x, .y = y, .s = s, .stream = stream,
-                          .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
-    run_tiles(ms, first, n, &out, mask);
-}
-
-static void forward_f64_avx2(const mask_stream *ms, uint64_t first, size_t n, double s,
-                             const double *x, double *y, uint8_t *mask, int stream_hint)
-{
-    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
-    const out_avx2 out = {.kind = OUT_F64, .x = x, .y = y, .s64 = s, .stream = stream,
-                          .head = stream ? kernels_stream_head(y, 32, sizeof *y) : 0};
-    run_tiles(ms, first, n, &out, mask);
-}
-
-static void forward_half_avx2(const mask_stream *ms, uint64_t first, size_t n, float s,
-                              int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
-                              int stream_hint)
-{
-    (void)stream_hint; /* plain stores: half-precision dropout is bound by Philox */
-    const out_avx2 bf16_out = {.kind = OUT_BF16, .x = x, .y = y, .s = s,
-                               .s_finite = s <= 3.4028234663852886e38f};
-    const out_avx2 f16_out = {.kind = OUT_F16, .x = x, .y = y, .s = s};
-    if (bf16) /* two calls, so each inlines its own element loop */
-        run_tiles(ms, first, n, &bf16_out, mask);
-    else
-        run_tiles(ms, first, n, &f16_out, mask);
-}
-
-static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const float *dy,
-                                float *dx, int stream)
-{
+    const float *dy = dy_, s = c->s32;
+    float *dx = dx_;
     const __m256 scale = _mm256_set1_ps(s);
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     size_t k = 0;
-    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
+    if (stream && kernels_nontemporal_ok(dx, sizeof *dx)) {
         /* streaming stores need 32-byte-aligned dx: the first few go one by one */
-        for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
+        for (size_t head = kernels_nontemporal_head(dx, 32, sizeof *dx); k < head && k < n; k++)
             kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
         for (; k + 8 <= n; k += 8) {
-            __m256i byte = _mm256_set1_epi32((int)kernels_bits8_at(mask, k));
+            __m256i byte = _mm256_set1_epi32((int)bits8_at(mask, k));
             __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
             __m256 product = _mm256_mul_ps(_mm256_loadu_ps(dy + k), scale);
             _mm256_stream_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
@@ -533,18 +516,20 @@ static void apply_mask_f32_avx2(size_t n, float s, const uint8_t *mask, const fl
         kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
 }
 
-static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const double *dy,
-                                double *dx, int stream)
+static void apply_f64_avx2(size_t n, const kernel_consts *c, const uint8_t *mask,
+                           const void *dy_, void *dx_, int stream)
 {
+    const double *dy = dy_, s = c->s;
+    double *dx = dx_;
     const __m256d scale = _mm256_set1_pd(s);
     const __m256i bit_low = _mm256_setr_epi64x(1, 2, 4, 8);
     const __m256i bit_high = _mm256_setr_epi64x(16, 32, 64, 128);
     size_t k = 0;
-    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
-        for (size_t head = kernels_stream_head(dx, 32, sizeof *dx); k < head && k < n; k++)
+    if (stream && kernels_nontemporal_ok(dx, sizeof *dx)) {
+        for (size_t head = kernels_nontemporal_head(dx, 32, sizeof *dx); k < head && k < n; k++)
             kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
         for (; k + 8 <= n; k += 8) {
-            __m256i byte = _mm256_set1_epi64x(kernels_bits8_at(mask, k));
+            __m256i byte = _mm256_set1_epi64x(bits8_at(mask, k));
             __m256i low = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_low), bit_low);
             __m256i high = _mm256_cmpeq_epi64(_mm256_and_si256(byte, bit_high), bit_high);
             __m256d p0 = _mm256_mul_pd(_mm256_loadu_pd(dy + k), scale);
@@ -569,12 +554,158 @@ static void apply_mask_f64_avx2(size_t n, double s, const uint8_t *mask, const d
         kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
 }
 
+/* ---- from bits: bf16/f16, the fused residual and its column sums ------------ */
+
+/* All-ones 32-bit lanes where bit k of `byte` is set, lane k. */
+static inline __m256i keep_lanes32(unsigned byte)
+{
+    const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    __m256i b = _mm256_set1_epi32((int)byte);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(b, lane_bit), lane_bit);
+}
+
+/* Same for 16-bit lanes of a 128-bit vector. */
+static inline __m128i keep_lanes16(unsigned byte)
+{
+    const __m128i lane_bit = _mm_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128);
+    __m128i b = _mm_set1_epi16((short)byte);
+    return _mm_cmpeq_epi16(_mm_and_si128(b, lane_bit), lane_bit);
+}
+
+/* bf16 lanes of a 16-element step, in unpack order: unpacklo_epi16(0, x) puts
+ * elements 0-3 and 8-11 in the high halves of 32-bit lanes (an exact bf16 ->
+ * f32), unpackhi_epi16 elements 4-7 and 12-15; packus_epi32 of the two
+ * results restores 0 ... 15 within each 128-bit half, so no permute is needed.
+ * `keep16` holds the step's 16 keep bits; `lane_bits` the bit of each lane. */
+static inline __m256i scale_half_step_bf16(__m256i wide, __m256 s, __m256i keep16,
+                                           __m256i lane_bits)
+{
+    __m256i keep = _mm256_cmpeq_epi32(_mm256_and_si256(keep16, lane_bits), lane_bits);
+    __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_castsi256_ps(wide), s),
+                             _mm256_castsi256_ps(keep)); /* dropped: +0.0 -> 0x0000 */
+    __m256i rounded = half_round_bf16_avx2(v);
+    return rounded;
+}
+
+static void apply_bf16_avx2(size_t n, const kernel_consts *c, const uint8_t *bits,
+                            const void *x_, void *y_, int nontemporal)
+{
+    (void)nontemporal; /* plain stores (from bits: the broadcast and backward paths) */
+    const uint16_t *x = x_;
+    uint16_t *y = y_;
+    const float s = c->s32;
+    const __m256 sv = _mm256_set1_ps(s);
+    const __m256i zero = _mm256_setzero_si256();
+    /* lane i of the lo/hi half-steps holds element lo_of[i] / hi_of[i] */
+    const __m256i lo_bits = _mm256_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3,
+                                              1 << 8, 1 << 9, 1 << 10, 1 << 11);
+    const __m256i hi_bits = _mm256_setr_epi32(1 << 4, 1 << 5, 1 << 6, 1 << 7,
+                                              1 << 12, 1 << 13, 1 << 14, 1 << 15);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(x + k));
+        __m256i keep16 = _mm256_set1_epi32(bits[k / 8] | (bits[k / 8 + 1] << 8));
+        __m256i lo = scale_half_step_bf16(_mm256_unpacklo_epi16(zero, raw), sv, keep16, lo_bits);
+        __m256i hi = scale_half_step_bf16(_mm256_unpackhi_epi16(zero, raw), sv, keep16, hi_bits);
+        _mm256_storeu_si256((__m256i *)(y + k), _mm256_packus_epi32(lo, hi));
+    }
+    if (k < n)
+        for (; k < n; k++)
+            kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+}
+
+static void apply_f16_avx2(size_t n, const kernel_consts *c, const uint8_t *bits,
+                           const void *x_, void *y_, int nontemporal)
+{
+    (void)nontemporal;
+    const uint16_t *x = x_;
+    uint16_t *y = y_;
+    const float s = c->s32;
+    const __m256 sv = _mm256_set1_ps(s);
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + k))), sv);
+        __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128((__m128i *)(y + k), _mm_and_si128(h, keep_lanes16(bits[k / 8])));
+    }
+    if (k < n)
+        for (; k < n; k++)
+            kernels_store_u16(y, k, half_dropout_one(0, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+}
+
+/* y = residual + ((x + bias) * s & keep); streaming stores from the first
+ * 32-byte boundary of y when asked (the elements before it one by one) */
+/* y, with any NaN lane the canonical NaN (kernels_nan_canonical_f32) */
+static inline __m256 nan_canonical_avx2(__m256 y)
+{
+    return _mm256_blendv_ps(y, _mm256_castsi256_ps(_mm256_set1_epi32((int)KERNELS_NAN_F32)),
+                            _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
+}
+
+static void bias_residual_f32_avx2(size_t n, const kernel_consts *c, const uint8_t *bits,
+                                   const void *x_, const void *bias_, const void *residual_,
+                                   void *y_, int stream)
+{
+    const float *x = x_, *bias = bias_, *residual = residual_, s = c->s32;
+    float *y = y_;
+    const __m256 sv = _mm256_set1_ps(s);
+    size_t k = 0;
+    if (stream && kernels_nontemporal_ok(y, sizeof *y)) {
+        for (size_t head = kernels_nontemporal_head(y, 32, sizeof *y); k < head && k < n; k++)
+            kernels_bias_residual_one_f32(bits, k, s, x, bias, residual, y);
+        for (; k + 8 <= n; k += 8) {
+            __m256 t = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(bias + k));
+            __m256 u = _mm256_and_ps(_mm256_mul_ps(t, sv),
+                                     _mm256_castsi256_ps(keep_lanes32(bits8_at(bits, k))));
+            __m256 r = _mm256_loadu_ps(residual + k);
+            _mm256_stream_ps(y + k, nan_canonical_avx2(_mm256_add_ps(r, u)));
+        }
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
+    }
+    for (; k + 8 <= n; k += 8) {
+        __m256 t = _mm256_add_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(bias + k));
+        __m256 u = _mm256_and_ps(_mm256_mul_ps(t, sv),
+                                 _mm256_castsi256_ps(keep_lanes32(bits[k / 8])));
+        __m256 r = _mm256_loadu_ps(residual + k);
+        _mm256_storeu_ps(y + k, nan_canonical_avx2(_mm256_add_ps(r, u)));
+    }
+    for (; k < n; k++)
+        kernels_bias_residual_one_f32(bits, k, s, x, bias, residual, y);
+}
+
+/* Column sums 16 columns at a time, four vectors of 4 doubles held in
+ * registers down the rows (independent chains, so the adds overlap), then
+ * stored once: the same additions in the same order as the scalar loop. */
+static void column_sums_f32_avx2(size_t width, size_t rows, size_t stride, const void *x_,
+                                 double *sum)
+{
+    const float *x = x_;
+    size_t j = 0;
+    for (; j + 16 <= width; j += 16) {
+        __m256d a0 = _mm256_loadu_pd(sum + j), a1 = _mm256_loadu_pd(sum + j + 4);
+        __m256d a2 = _mm256_loadu_pd(sum + j + 8), a3 = _mm256_loadu_pd(sum + j + 12);
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = x + r * stride + j;
+            __m256 v = _mm256_loadu_ps(row), u = _mm256_loadu_ps(row + 8);
+            a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+            a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm256_castps256_ps128(u)));
+            a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm256_extractf128_ps(u, 1)));
+        }
+        _mm256_storeu_pd(sum + j, a0);
+        _mm256_storeu_pd(sum + j + 4, a1);
+        _mm256_storeu_pd(sum + j + 8, a2);
+        _mm256_storeu_pd(sum + j + 12, a3);
+    }
+    kernels_column_sums_f32(j, width, rows, stride, x, sum); /* the last columns */
+}
+
 const dropout_kernels dropout_kernels_avx2 = {
     .isa = "avx2",
     .mask = mask_avx2,
-    .forward_f32 = forward_f32_avx2,
-    .forward_f64 = forward_f64_avx2,
-    .apply_mask_f32 = apply_mask_f32_avx2,
-    .apply_mask_f64 = apply_mask_f64_avx2,
-    .forward_half = forward_half_avx2,
+    .forward = TILE_FORWARD_SLOTS,
+    .apply = {[DROPOUT_DTYPE_F32] = apply_f32_avx2, [DROPOUT_DTYPE_F64] = apply_f64_avx2,
+              [DROPOUT_DTYPE_BF16] = apply_bf16_avx2, [DROPOUT_DTYPE_F16] = apply_f16_avx2},
+    .bias_residual = {[DROPOUT_DTYPE_F32] = bias_residual_f32_avx2},
+    .column_sums = {[DROPOUT_DTYPE_F32] = column_sums_f32_avx2},
 };

@@ -21,7 +21,6 @@
 
 #include "kernels.h"
 #include "half_avx512.h"
-#include "../family/half.h"
 
 #define TILE 2048  /* elements per tile; a multiple of 64 */
 #define SETS 4     /* interleaved sets of 16 blocks in the dense Philox */
@@ -104,7 +103,7 @@ static inline void mulhilo_avx512(__m512i a, __m512i m, __m512i *hi, __m512i *lo
 
 /* The keep bits of tile elements k ... k + 63 (fewer at the end of the
  * tile), for any k: a streaming head can leave k off a multiple of 16. */
-static inline uint64_t bits_at(const uint64_t *bits, size_t k, size_t len)
+static inline uint64_t tile_bits_at(const uint64_t *bits, size_t k, size_t len)
 {
     size_t w = k / 64, b = k % 64;
     uint64_t v = bits[w] >> b;
@@ -153,7 +152,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
                 k = head;
             }
             for (; k + 16 <= end; k += 16) {
-                __mmask16 keep = (__mmask16)bits_at(bits, k, len);
+                __mmask16 keep = (__mmask16)tile_bits_at(bits, k, len);
                 _mm512_stream_ps(y + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(x + k), scale));
             }
         } else {
@@ -165,7 +164,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
         if (k < end) {
             /* the last end - k < 16 elements, masked */
             __mmask16 valid = (__mmask16)((1u << (end - k)) - 1u);
-            __mmask16 keep = (__mmask16)bits_at(bits, k, len);
+            __mmask16 keep = (__mmask16)tile_bits_at(bits, k, len);
             __m512 v = _mm512_maskz_loadu_ps(valid, x + k);
             _mm512_mask_storeu_ps(y + k, valid, _mm512_maskz_mul_ps(keep, v, scale));
         }
@@ -184,7 +183,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
                 k = head;
             }
             for (; k + 8 <= end; k += 8) {
-                __mmask8 keep = (__mmask8)bits_at(bits, k, len);
+                __mmask8 keep = (__mmask8)tile_bits_at(bits, k, len);
                 _mm512_stream_pd(y + k, _mm512_maskz_mul_pd(keep, _mm512_loadu_pd(x + k), scale));
             }
         } else {
@@ -195,7 +194,7 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
         }
         if (k < end) {
             __mmask8 valid = (__mmask8)((1u << (end - k)) - 1u);
-            __mmask8 keep = (__mmask8)bits_at(bits, k, len);
+            __mmask8 keep = (__mmask8)tile_bits_at(bits, k, len);
             __m512d v = _mm512_maskz_loadu_pd(valid, x + k);
             _mm512_mask_storeu_pd(y + k, valid, _mm512_maskz_mul_pd(keep, v, scale));
         }
@@ -207,11 +206,15 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
         const uint16_t *x = (const uint16_t *)out->x + done;
         uint16_t *y = (uint16_t *)out->y + done;
         const __m512 scale = _mm512_set1_ps(out->s);
+        const int nt = out->stream; /* streaming stores from y's first 64-byte boundary */
+        for (; nt && k < out->head && k < end; k++)
+            kernels_store_u16(y, k, half_dropout_one(bf16, (int)(tile_bits_at(bits, k, len) & 1u),
+                                                       kernels_load_u16(x, k), out->s));
         for (; bf16 && k + 32 <= end; k += 32) {
             /* bf16, 32 elements: keep ? round((float)x * s) : +0, the rounding on
              * every lane and the dropped ones zeroed after it (a kept lane's
              * bits do not depend on its neighbours) */
-            const __mmask32 keep = (__mmask32)bits_at(bits, k, len);
+            const __mmask32 keep = (__mmask32)tile_bits_at(bits, k, len);
             const __m512i raw = _mm512_loadu_si512(x + k);
             __m512i res;
             {
@@ -231,19 +234,25 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
                 else
                     res = _mm512_packus_epi32(half_round_bf16_avx512(lo), half_round_bf16_avx512(hi));
             }
-            _mm512_storeu_si512(y + k, _mm512_maskz_mov_epi16(keep, res));
+            if (nt)
+                _mm512_stream_si512((void *)(y + k), _mm512_maskz_mov_epi16(keep, res));
+            else
+                _mm512_storeu_si512(y + k, _mm512_maskz_mov_epi16(keep, res));
         }
         for (; !bf16 && k + 16 <= end; k += 16) {
             /* f16, 16 elements: maskz_mul zeroes the dropped lanes before
              * vcvtps2ph, and +0.0 converts to 0x0000 */
-            const __mmask16 keep = (__mmask16)bits_at(bits, k, len);
+            const __mmask16 keep = (__mmask16)tile_bits_at(bits, k, len);
             const __m512 v = _mm512_maskz_mul_ps(
                 keep, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + k))), scale);
-            _mm256_storeu_si256((__m256i *)(y + k),
-                                _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            const __m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            if (nt)
+                _mm256_stream_si256((__m256i *)(y + k), h);
+            else
+                _mm256_storeu_si256((__m256i *)(y + k), h);
         }
         for (; k < end; k++) /* the last elements of the call */
-            kernels_store_u16(y, k, half_dropout_one(bf16, (int)(bits_at(bits, k, len) & 1u),
+            kernels_store_u16(y, k, half_dropout_one(bf16, (int)(tile_bits_at(bits, k, len) & 1u),
                                                        kernels_load_u16(x, k), out->s));
         break;
     }
@@ -455,44 +464,13 @@ static inline void stream_fence(void)
     _mm_sfence();
 }
 
+#define VECTOR_BYTES 64 /* streaming stores start at y's first such boundary */
 #include "tile_loop.h"
 
 static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t *mask)
 {
     const out_avx512 out = {.kind = OUT_NONE};
     run_tiles(ms, first, n, &out, mask);
-}
-
-static void forward_f32_avx512(const mask_stream *ms, uint64_t first, size_t n, float s,
-                               const float *x, float *y, uint8_t *mask, int stream_hint)
-{
-    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
-    const out_avx512 out = {.kind = OUT_F32, .x = x, .y = y, .s = s, .stream = stream,
-                            .head = stream ? kernels_stream_head(y, 64, sizeof *y) : 0};
-    run_tiles(ms, first, n, &out, mask);
-}
-
-static void forward_f64_avx512(const mask_stream *ms, uint64_t first, size_t n, double s,
-                               const double *x, double *y, uint8_t *mask, int stream_hint)
-{
-    const int stream = stream_hint && kernels_stream_ok(y, sizeof *y);
-    const out_avx512 out = {.kind = OUT_F64, .x = x, .y = y, .s64 = s, .stream = stream,
-                            .head = stream ? kernels_stream_head(y, 64, sizeof *y) : 0};
-    run_tiles(ms, first, n, &out, mask);
-}
-
-static void forward_half_avx512(const mask_stream *ms, uint64_t first, size_t n, float s,
-                                int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
-                                int stream_hint)
-{
-    (void)stream_hint; /* plain stores: half-precision dropout is bound by Philox */
-    const out_avx512 bf16_out = {.kind = OUT_BF16, .x = x, .y = y, .s = s,
-                                 .s_finite = s <= 3.4028234663852886e38f};
-    const out_avx512 f16_out = {.kind = OUT_F16, .x = x, .y = y, .s = s};
-    if (bf16) /* two calls, so each inlines its own element loop */
-        run_tiles(ms, first, n, &bf16_out, mask);
-    else
-        run_tiles(ms, first, n, &f16_out, mask);
 }
 
 /* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
@@ -509,14 +487,16 @@ static inline unsigned mask_bits16_at(const uint8_t *mask, size_t k, size_t n)
     return (unsigned)(v >> (k % 8)) & 0xFFFFu;
 }
 
-static void apply_mask_f32_avx512(size_t n, float s, const uint8_t *mask, const float *dy,
-                                  float *dx, int stream)
+static void apply_f32_avx512(size_t n, const kernel_consts *c, const uint8_t *mask,
+                             const void *dy_, void *dx_, int stream)
 {
+    const float *dy = dy_, s = c->s32;
+    float *dx = dx_;
     const __m512 scale = _mm512_set1_ps(s);
     size_t k = 0;
-    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
+    if (stream && kernels_nontemporal_ok(dx, sizeof *dx)) {
         /* streaming stores need 64-byte-aligned dx: the first few are masked */
-        size_t head = kernels_stream_head(dx, 64, sizeof *dx);
+        size_t head = kernels_nontemporal_head(dx, 64, sizeof *dx);
         head = head < n ? head : n;
         if (head) {
             __mmask16 valid = (__mmask16)((1u << head) - 1u);
@@ -546,13 +526,15 @@ static void apply_mask_f32_avx512(size_t n, float s, const uint8_t *mask, const 
     }
 }
 
-static void apply_mask_f64_avx512(size_t n, double s, const uint8_t *mask, const double *dy,
-                                  double *dx, int stream)
+static void apply_f64_avx512(size_t n, const kernel_consts *c, const uint8_t *mask,
+                             const void *dy_, void *dx_, int stream)
 {
+    const double *dy = dy_, s = c->s;
+    double *dx = dx_;
     const __m512d scale = _mm512_set1_pd(s);
     size_t k = 0;
-    if (stream && kernels_stream_ok(dx, sizeof *dx)) {
-        size_t head = kernels_stream_head(dx, 64, sizeof *dx);
+    if (stream && kernels_nontemporal_ok(dx, sizeof *dx)) {
+        size_t head = kernels_nontemporal_head(dx, 64, sizeof *dx);
         head = head < n ? head : n;
         if (head) {
             __mmask8 valid = (__mmask8)((1u << head) - 1u);
@@ -579,12 +561,118 @@ static void apply_mask_f64_avx512(size_t n, double s, const uint8_t *mask, const
     }
 }
 
+/* ---- from bits: bf16/f16, the fused residual and its column sums ------------ */
+
+static inline __mmask16 keep16(const uint8_t *bits, size_t k)
+{
+    return (__mmask16)(bits[k / 8] | (bits[k / 8 + 1] << 8));
+}
+
+static void apply_bf16_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,
+                              const void *x_, void *y_, int nontemporal)
+{
+    (void)nontemporal; /* plain stores (from bits: the broadcast and backward paths) */
+    const uint16_t *x = x_;
+    uint16_t *y = y_;
+    const float s = c->s32;
+    const __m512 sv = _mm512_set1_ps(s);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + k)));
+        __m512 v = _mm512_maskz_mul_ps(keep16(bits, k),
+                                       _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)), sv);
+        _mm256_storeu_si256((__m256i *)(y + k), _mm512_cvtepi32_epi16(half_round_bf16_avx512(v)));
+    }
+    if (k < n)
+        for (; k < n; k++)
+            kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+}
+
+static void apply_f16_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,
+                             const void *x_, void *y_, int nontemporal)
+{
+    (void)nontemporal;
+    const uint16_t *x = x_;
+    uint16_t *y = y_;
+    const float s = c->s32;
+    const __m512 sv = _mm512_set1_ps(s);
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + k)));
+        v = _mm512_maskz_mul_ps(keep16(bits, k), v, sv);
+        _mm256_storeu_si256((__m256i *)(y + k),
+                            _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    if (k < n)
+        for (; k < n; k++)
+            kernels_store_u16(y, k, half_dropout_one(0, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+}
+
+/* y, with any NaN lane the canonical NaN (kernels_nan_canonical_f32) */
+static inline __m512 nan_canonical_avx512(__m512 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(y, y, _CMP_UNORD_Q), y,
+                                _mm512_castsi512_ps(_mm512_set1_epi32((int)KERNELS_NAN_F32)));
+}
+
+static void bias_residual_f32_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,
+                                     const void *x_, const void *bias_, const void *residual_,
+                                     void *y_, int stream)
+{
+    const float *x = x_, *bias = bias_, *residual = residual_, s = c->s32;
+    float *y = y_;
+    const __m512 sv = _mm512_set1_ps(s);
+    size_t k = 0;
+    if (stream && kernels_nontemporal_ok(y, sizeof *y)) {
+        /* streaming stores from the first 64-byte boundary of y */
+        for (size_t head = kernels_nontemporal_head(y, 64, sizeof *y); k < head && k < n; k++)
+            kernels_bias_residual_one_f32(bits, k, s, x, bias, residual, y);
+        for (; k + 16 <= n; k += 16) {
+            __mmask16 keep = (__mmask16)(bits8_at(bits, k) | bits8_at(bits, k + 8) << 8);
+            __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
+            __m512 u = _mm512_maskz_mul_ps(keep, t, sv);
+            __m512 r = _mm512_loadu_ps(residual + k);
+            _mm512_stream_ps(y + k, nan_canonical_avx512(_mm512_add_ps(r, u)));
+        }
+        _mm_sfence();
+    }
+    for (; k + 16 <= n; k += 16) {
+        __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
+        __m512 u = _mm512_maskz_mul_ps(keep16(bits, k), t, sv);
+        __m512 r = _mm512_loadu_ps(residual + k);
+        _mm512_storeu_ps(y + k, nan_canonical_avx512(_mm512_add_ps(r, u)));
+    }
+    for (; k < n; k++)
+        kernels_bias_residual_one_f32(bits, k, s, x, bias, residual, y);
+}
+
+/* Column sums 16 columns at a time, two vectors of 8 doubles held in
+ * registers down the rows, then stored once: the same additions in the same
+ * order as the scalar loop. */
+static void column_sums_f32_avx512(size_t width, size_t rows, size_t stride, const void *x_,
+                                   double *sum)
+{
+    const float *x = x_;
+    size_t j = 0;
+    for (; j + 16 <= width; j += 16) {
+        __m512d low = _mm512_loadu_pd(sum + j), high = _mm512_loadu_pd(sum + j + 8);
+        for (size_t r = 0; r < rows; r++) {
+            const float *row = x + r * stride + j;
+            low = _mm512_add_pd(low, _mm512_cvtps_pd(_mm256_loadu_ps(row)));
+            high = _mm512_add_pd(high, _mm512_cvtps_pd(_mm256_loadu_ps(row + 8)));
+        }
+        _mm512_storeu_pd(sum + j, low);
+        _mm512_storeu_pd(sum + j + 8, high);
+    }
+    kernels_column_sums_f32(j, width, rows, stride, x, sum); /* the last columns */
+}
+
 const dropout_kernels dropout_kernels_avx512 = {
     .isa = "avx512",
     .mask = mask_avx512,
-    .forward_f32 = forward_f32_avx512,
-    .forward_f64 = forward_f64_avx512,
-    .apply_mask_f32 = apply_mask_f32_avx512,
-    .apply_mask_f64 = apply_mask_f64_avx512,
-    .forward_half = forward_half_avx512,
+    .forward = TILE_FORWARD_SLOTS,
+    .apply = {[DROPOUT_DTYPE_F32] = apply_f32_avx512, [DROPOUT_DTYPE_F64] = apply_f64_avx512,
+              [DROPOUT_DTYPE_BF16] = apply_bf16_avx512, [DROPOUT_DTYPE_F16] = apply_f16_avx512},
+    .bias_residual = {[DROPOUT_DTYPE_F32] = bias_residual_f32_avx512},
+    .column_sums = {[DROPOUT_DTYPE_F32] = column_sums_f32_avx512},
 };

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "../family/half.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 */
 #define GROUP 256 /* elements per Philox call: 16 blocks of 16 bytes */
@@ -163,9 +162,12 @@ static void mask_neon(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
     }
 }
 
-static void forward_f32_neon(const mask_stream *ms, uint64_t first, size_t n, float s,
-                             const float *x, float *y, uint8_t *mask, int stream)
+static void forward_f32_neon(const mask_stream *ms, uint64_t first, size_t n,
+                             const kernel_consts *c, const void *x_, void *y_, uint8_t *mask,
+                             int stream)
 {
+    const float *x = x_, s = c->s32;
+    float *y = y_;
     (void)stream; /* no streaming stores on this ISA yet */
     philox_neon px;
     philox_neon_init(&px, ms);
@@ -195,9 +197,12 @@ static void forward_f32_neon(const mask_stream *ms, uint64_t first, size_t n, fl
     }
 }
 
-static void forward_f64_neon(const mask_stream *ms, uint64_t first, size_t n, double s,
-                             const double *x, double *y, uint8_t *mask, int stream)
+static void forward_f64_neon(const mask_stream *ms, uint64_t first, size_t n,
+                             const kernel_consts *c, const void *x_, void *y_, uint8_t *mask,
+                             int stream)
 {
+    const double *x = x_, s = c->s;
+    double *y = y_;
     (void)stream; /* no streaming stores on this ISA yet */
     philox_neon px;
     philox_neon_init(&px, ms);
@@ -243,9 +248,9 @@ static inline uint16x4_t round_bf16_neon(float32x4_t v)
     return vmovn_u32(vbslq_u32(nan, quiet, rounded));
 }
 
-static void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, float s,
-                              int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
-                              int stream)
+static inline __attribute__((always_inline)) void forward_half_neon(
+    const mask_stream *ms, uint64_t first, size_t n, float s, int bf16, const uint16_t *x,
+    uint16_t *y, uint8_t *mask, int stream)
 {
     (void)stream; /* no streaming stores on this ISA yet */
     philox_neon px;
@@ -285,9 +290,11 @@ static void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, f
     }
 }
 
-static void apply_mask_f32_neon(size_t n, float s, const uint8_t *mask, const float *dy,
-                                float *dx, int stream)
+static void apply_f32_neon(size_t n, const kernel_consts *c, const uint8_t *mask,
+                           const void *dy_, void *dx_, int stream)
 {
+    const float *dy = dy_, s = c->s32;
+    float *dx = dx_;
     (void)stream; /* no streaming stores on this ISA yet */
     static const uint32_t low_bits[4] = {1, 2, 4, 8}, high_bits[4] = {16, 32, 64, 128};
     const uint32x4_t bit_low = vld1q_u32(low_bits), bit_high = vld1q_u32(high_bits);
@@ -307,9 +314,11 @@ static void apply_mask_f32_neon(size_t n, float s, const uint8_t *mask, const fl
         kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
 }
 
-static void apply_mask_f64_neon(size_t n, double s, const uint8_t *mask, const double *dy,
-                                double *dx, int stream)
+static void apply_f64_neon(size_t n, const kernel_consts *c, const uint8_t *mask,
+                           const void *dy_, void *dx_, int stream)
 {
+    const double *dy = dy_, s = c->s;
+    double *dx = dx_;
     (void)stream; /* no streaming stores on this ISA yet */
     static const uint64_t bits[8] = {1, 2, 4, 8, 16, 32, 64, 128};
     const float64x2_t scale = vdupq_n_f64(s);
@@ -327,12 +336,24 @@ static void apply_mask_f64_neon(size_t n, double s, const uint8_t *mask, const d
         kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
 }
 
+static void forward_bf16_neon(const mask_stream *ms, uint64_t first, size_t n,
+                              const kernel_consts *c, const void *x, void *y, uint8_t *mask,
+                              int stream)
+{
+    forward_half_neon(ms, first, n, c->s32, 1, x, y, mask, stream);
+}
+
+static void forward_f16_neon(const mask_stream *ms, uint64_t first, size_t n,
+                             const kernel_consts *c, const void *x, void *y, uint8_t *mask,
+                             int stream)
+{
+    forward_half_neon(ms, first, n, c->s32, 0, x, y, mask, stream);
+}
+
 const dropout_kernels dropout_kernels_neon = {
     .isa = "neon",
     .mask = mask_neon,
-    .forward_f32 = forward_f32_neon,
-    .forward_f64 = forward_f64_neon,
-    .apply_mask_f32 = apply_mask_f32_neon,
-    .apply_mask_f64 = apply_mask_f64_neon,
-    .forward_half = forward_half_neon,
+    .forward = {[DROPOUT_DTYPE_F32] = forward_f32_neon, [DROPOUT_DTYPE_F64] = forward_f64_neon,
+                [DROPOUT_DTYPE_BF16] = forward_bf16_neon, [DROPOUT_DTYPE_F16] = forward_f16_neon},
+    .apply = {[DROPOUT_DTYPE_F32] = apply_f32_neon, [DROPOUT_DTYPE_F64] = apply_f64_neon},
 };

@@ -20,6 +20,11 @@
  *   tile_finish(t, ms, px), tile_keep(t) (the keep data for out_range),
  *   tile_store_mask(t, mask)   packed bits of the finished tile
  *   stream_fence()             after streaming stores
+ *   VECTOR_BYTES               the alignment streaming stores need
+ * and out_t with the fields kind, x, y, s, s64, stream, head, s_finite, and
+ * OUT_F32, OUT_F64, OUT_BF16, OUT_F16: the forward slots of every dtype are
+ * then defined here (tile_forward_*, TILE_FORWARD_SLOTS), the same for each
+ * ISA.
  */
 #ifndef DROPOUT_KERNELS_TILE_LOOP_H
 #define DROPOUT_KERNELS_TILE_LOOP_H
@@ -76,5 +81,40 @@ static inline __attribute__((always_inline)) void run_tiles(const mask_stream *m
     if (out->stream)
         stream_fence(); /* streaming stores are weakly ordered: done before we return */
 }
+
+/* The fused forward of one element type: streaming stores from y's first
+ * VECTOR_BYTES boundary when asked and y is element-aligned. */
+static inline __attribute__((always_inline)) void tile_forward(int kind, size_t elem_size,
+                                                              const mask_stream *ms,
+                                                              uint64_t first, size_t n,
+                                                              const kernel_consts *c,
+                                                              const void *x, void *y,
+                                                              uint8_t *mask, int nontemporal)
+{
+    const int stream = nontemporal && kernels_nontemporal_ok(y, elem_size);
+    const out_t out = {.kind = kind, .x = x, .y = y, .s = c->s32, .s64 = c->s,
+                       .stream = stream,
+                       .head = stream ? kernels_nontemporal_head(y, VECTOR_BYTES, elem_size) : 0,
+                       .s_finite = c->s32 <= 3.4028234663852886e38f};
+    run_tiles(ms, first, n, &out, mask);
+}
+
+#define TILE_FORWARD_SLOT(name, kind, elem_size)                                              \
+    static void name(const mask_stream *ms, uint64_t first, size_t n, const kernel_consts *c, \
+                     const void *x, void *y, uint8_t *mask, int nontemporal)                  \
+    {                                                                                         \
+        tile_forward(kind, elem_size, ms, first, n, c, x, y, mask, nontemporal);              \
+    }
+TILE_FORWARD_SLOT(tile_forward_f32, OUT_F32, 4)
+TILE_FORWARD_SLOT(tile_forward_f64, OUT_F64, 8)
+TILE_FORWARD_SLOT(tile_forward_bf16, OUT_BF16, 2)
+TILE_FORWARD_SLOT(tile_forward_f16, OUT_F16, 2)
+#undef TILE_FORWARD_SLOT
+
+#define TILE_FORWARD_SLOTS                                                                   \
+    {                                                                                        \
+        [DROPOUT_DTYPE_F32] = tile_forward_f32, [DROPOUT_DTYPE_F64] = tile_forward_f64,      \
+        [DROPOUT_DTYPE_BF16] = tile_forward_bf16, [DROPOUT_DTYPE_F16] = tile_forward_f16     \
+    }
 
 #endif /* DROPOUT_KERNELS_TILE_LOOP_H */

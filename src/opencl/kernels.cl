@@ -36,7 +36,7 @@
 #define DTYPE_BF16 2
 #define DTYPE_F16 3
 
-/* ---- bf16 / f16 <-> f32: the library's rounding (src/family/half.h), on
+/* ---- bf16 / f16 <-> f32: the library's rounding (src/half.h), on
  * integer bits so that no device flushes, canonicalizes or converts. ------ */
 
 /* Round to nearest-even; a NaN stays a NaN (quieted, sign and top payload kept). */

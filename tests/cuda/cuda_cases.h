@@ -9,7 +9,7 @@
 
 #include "test_util.h"
 
-#include "plan.h" /* cuda_dtype_size, and half.h's conversions */
+#include "cuda_plan.h" /* cuda_dtype_size, and half.h's conversions */
 
 enum op_kind { OP_FORWARD, OP_FORWARD_NOMASK, OP_EVAL, OP_BACKWARD_MASK, OP_BACKWARD_REGEN,
                OP_MASK, OP_FORWARD_GRAPH, OP_REGEN_GRAPH, OP_MASK_GRAPH, OP_KINDS };

@@ -20,7 +20,7 @@
 #include "test_util.h"
 
 #include "cuda_cases.h"
-#include "plan.h"
+#include "cuda_plan.h"
 
 /* ---- running a plan on the CPU ----------------------------------------------- */
 

@@ -182,10 +182,41 @@ static void check_errors(void)
     CHECK_OK(dropout_forward_bf16(&ok, NULL, NULL, 0, NULL, 0));
 }
 
+/* p whose T is 0 drops everything: backward from a mask is +0.0 in every
+ * dtype whatever the mask says (as f32 and f64 always were; bf16/f16 used
+ * to apply the mask with an infinite scale). */
+static void check_drop_all_backward(void)
+{
+    uint16_t dy[16], dx[16];
+    float dy32[16], dx32[16];
+    uint8_t mask[2] = {0xFF, 0xFF};
+    for (int k = 0; k < 16; k++) {
+        dy[k] = 0x3F80; /* 1.0 in bf16 */
+        dy32[k] = 1.0f;
+    }
+    dropout_params all = {.p = 1.0};
+    CHECK_OK(dropout_backward_mask_bf16(&all, dx, dy, 16, mask, sizeof mask));
+    int zero = 1;
+    for (int k = 0; k < 16; k++)
+        zero &= dx[k] == 0;
+    CHECK(zero, "bf16 backward_mask at p = 1 is not +0.0");
+    CHECK_OK(dropout_backward_mask_f16(&all, dx, dy, 16, mask, sizeof mask));
+    zero = 1;
+    for (int k = 0; k < 16; k++)
+        zero &= dx[k] == 0;
+    CHECK(zero, "f16 backward_mask at p = 1 is not +0.0");
+    CHECK_OK(dropout_backward_mask_f32(&all, dx32, dy32, 16, mask, sizeof mask));
+    zero = 1;
+    for (int k = 0; k < 16; k++)
+        zero &= dx32[k] == 0.0f && !signbit(dx32[k]);
+    CHECK(zero, "f32 backward_mask at p = 1 is not +0.0");
+}
+
 int main(void)
 {
     check_conversions();
     check_errors();
+    check_drop_all_backward();
     const char *isas[] = {"scalar", "avx2", "avx512", "neon"};
     test_rng rng = {2026};
     const double ps[] = {0.0, 1e-9, 0.1, 0.5, 0.9, 1.0, 1.0 - 1e-12};

@@ -1,6 +1,6 @@
 /*
  * immintrin.h (model) — the AVX-512 intrinsics that src/kernels/avx512.c
- * uses, written out in plain C one lane at a time from Intel's definitions.
+ * uses (every slot of its table), written out in plain C one lane at a time from Intel's definitions.
  *
  * tests/simd.cmake compiles avx512.c against this header instead of the
  * compiler's when the build machine has no AVX-512, so the lane logic of
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "family/half.h"
+#include "half.h"
 
 typedef union { uint8_t b[64]; uint32_t d[16]; uint64_t q[8]; } __m512i;
 typedef struct { float f[16]; } __m512;
@@ -79,8 +79,8 @@ I __m512i _mm512_mask_or_epi32(__m512i src, __mmask16 k, __m512i a, __m512i b){ 
 I __m512 _mm512_castsi512_ps(__m512i a){ __m512 r; memcpy(&r,&a,64); return r; }
 I __m512i _mm512_castps_si512(__m512 a){ __m512i r; memcpy(&r,&a,64); return r; }
 /* vcvtph2ps is exact; vcvtps2ph rounds to nearest-even and quiets NaN, which
- * is what family/half.h spells out (checked against a brute-force rounding
- * in test_family_half) */
+ * is what half.h spells out (checked against a brute-force rounding in
+ * test_family_half) */
 I __m512 _mm512_cvtph_ps(__m256i a){ __m512 r; for(int i=0;i<16;i++) r.f[i]=half_f32_from_f16(a.h[i]); return r; }
 I __m256i _mm512_cvtps_ph(__m512 a, int imm){ __m256i r; (void)imm; for(int i=0;i<16;i++) r.h[i]=half_f16_from_f32(a.f[i]); return r; }
 /* 32 half-precision elements per step (forward_half) */
@@ -103,7 +103,18 @@ I __m512i _mm512_maskz_mov_epi16(__mmask32 k, __m512i a){ for(int i=0;i<32;i++) 
 /* streaming stores fault on a misaligned address: so does the model */
 I void _mm512_stream_ps(float *p, __m512 v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
 I void _mm512_stream_pd(double *p, __m512d v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
+I void _mm512_stream_si512(void *p, __m512i v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
+I void _mm256_stream_si256(__m256i *p, __m256i v){ if ((uintptr_t)p & 31) abort(); memcpy(p,&v,32); }
 I void _mm_sfence(void){ }
+/* the fused residual and its column sums */
+typedef struct { float f[8]; } __m256;
+I __m256 _mm256_loadu_ps(const void *p){ __m256 v; memcpy(&v,p,32); return v; }
+I __m512 _mm512_add_ps(__m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]+=b.f[i]; return a; }
+#define _CMP_UNORD_Q 3 /* the only predicate modelled: either lane NaN */
+I __mmask16 _mm512_cmp_ps_mask(__m512 a, __m512 b, int imm){ unsigned k=0; if (imm != _CMP_UNORD_Q) abort(); for(int i=0;i<16;i++) k|=(unsigned)(a.f[i]!=a.f[i]||b.f[i]!=b.f[i])<<i; return (__mmask16)k; }
+I __m512 _mm512_mask_blend_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;i++) if((k>>i)&1) a.f[i]=b.f[i]; return a; }
+I __m512d _mm512_add_pd(__m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]+=b.f[i]; return a; }
+I __m512d _mm512_cvtps_pd(__m256 a){ __m512d r; for(int i=0;i<8;i++) r.f[i]=(double)a.f[i]; return r; }
 #undef I
 
 #endif /* DROPOUT_AVX512_MODEL_H */

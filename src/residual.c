@@ -6,123 +6,38 @@
  * element goes through exactly the roundings of the three separate steps
  * (t = x + bias; u = keep ? t * s : +0.0; y = residual + u, each rounded to
  * the dtype), so the result is bitwise that of the unfused composition.
+ * Validated here; run by the pipeline (PIPELINE_RESIDUAL) and the table's
+ * bias_residual slot.
  *
- * Backward: dresidual = dy, dx = dropout backward of dy (the library's own
+ * Backward: dresidual = dy, dx = dropout backward of dy (the pipeline's
  * elementwise backward), and dbias[j] the column sum of dx over the rows in
- * row order, in double: a fixed order, so the bits do not depend on the
- * thread count.
+ * row order, in double (the table's column_sums slot): a fixed order, so
+ * the bits do not depend on the thread count.
  */
 #include <string.h>
 
-#include "family.h"
 #include "fpenv.h"
 #include "half.h"
-#include "mask.h"
+#include "kernels/kernels.h"
 #include "parallel.h"
+#include "pipeline.h"
 #include "validate.h"
+#include "variants.h"
 
 /* ---- validation -------------------------------------------------------------- */
 
 static int check_rows(int dtype, size_t n, size_t d)
 {
-    if (family_dtype_size(dtype) == 0)
+    if (pipeline_dtype_size(dtype) == 0)
         return DROPOUT_ERROR_INVALID_DTYPE;
     if (n > 0 && (d == 0 || n % d != 0))
         return DROPOUT_ERROR_INVALID_SHAPE;
-    if (n > SIZE_MAX / family_dtype_size(dtype))
+    if (n > SIZE_MAX / pipeline_dtype_size(dtype))
         return DROPOUT_ERROR_INVALID_ARGUMENT;
     return DROPOUT_OK;
 }
 
 /* ---- forward ------------------------------------------------------------------ */
-
-typedef struct residual_call {
-    family_op op; /* FAMILY_SCALE: s, or 1 when dropout is the identity */
-    size_t d, size;
-    int regen;    /* 1: the mask op; 0: every bit `fill`               */
-    uint8_t fill;
-    mask_stream ms;
-    uint64_t first;
-    const char *x, *bias, *residual;
-    char *y;
-    uint8_t *mask_out;
-} residual_call;
-
-/* n elements of one row piece, bias[k] belonging to element k. */
-static void residual_row(const residual_call *c, size_t n, const uint8_t *bits, const char *x,
-                         const char *bias, const char *residual, char *y)
-{
-    const float s = c->op.scale32;
-    switch (c->op.dtype) {
-    case DROPOUT_DTYPE_F32:
-        c->op.apply->bias_residual_f32(n, s, bits, (const float *)x, (const float *)bias,
-                                       (const float *)residual, (float *)y, c->op.stream);
-        break;
-    case DROPOUT_DTYPE_F64: {
-        const double *xd = (const double *)x, *bd = (const double *)bias;
-        const double *rd = (const double *)residual;
-        double *yd = (double *)y;
-        for (size_t k = 0; k < n; k++) {
-            double t = kernels_load_f64(xd, k) + kernels_load_f64(bd, k);
-            double u = (bits[k / 8] >> (k % 8)) & 1u ? t * c->op.scale : 0.0;
-            kernels_store_f64(yd, k, family_nan_canonical_f64(kernels_load_f64(rd, k) + u));
-        }
-        break;
-    }
-    default: { /* bf16 / f16: each step rounds to the dtype, as separately */
-        const int bf16 = c->op.dtype == DROPOUT_DTYPE_BF16;
-        const uint16_t *xh = (const uint16_t *)x, *bh = (const uint16_t *)bias;
-        const uint16_t *rh = (const uint16_t *)residual;
-        uint16_t *yh = (uint16_t *)y;
-        for (size_t k = 0; k < n; k++) {
-            const uint16_t xk = kernels_load_u16(xh, k), bk = kernels_load_u16(bh, k);
-            const uint16_t rk = kernels_load_u16(rh, k);
-            float xf = bf16 ? half_f32_from_bf16(xk) : half_f32_from_f16(xk);
-            float bf = bf16 ? half_f32_from_bf16(bk) : half_f32_from_f16(bk);
-            float rf = bf16 ? half_f32_from_bf16(rk) : half_f32_from_f16(rk);
-            uint16_t t = bf16 ? half_bf16_from_f32(xf + bf) : half_f16_from_f32(xf + bf);
-            uint16_t u = 0;
-            if ((bits[k / 8] >> (k % 8)) & 1u) {
-                float tf = bf16 ? half_f32_from_bf16(t) : half_f32_from_f16(t);
-                u = bf16 ? half_bf16_from_f32(tf * s) : half_f16_from_f32(tf * s);
-            }
-            float uf = bf16 ? half_f32_from_bf16(u) : half_f32_from_f16(u);
-            float yf = family_nan_canonical_f32(rf + uf); /* 0x7FC0 / 0x7E00 once rounded */
-            kernels_store_u16(yh, k, bf16 ? half_bf16_from_f32(yf) : half_f16_from_f32(yf));
-        }
-        break;
-    }
-    }
-}
-
-static void residual_chunk(void *ctx, size_t begin, size_t end)
-{
-    const residual_call *c = ctx;
-    const size_t size = c->size;
-    uint8_t bits[FAMILY_PIECE / 8], shifted[FAMILY_PIECE / 8];
-    for (size_t e = begin; e < end; e += FAMILY_PIECE) { /* e % 8 == 0 */
-        size_t piece = end - e < FAMILY_PIECE ? end - e : FAMILY_PIECE;
-        if (c->regen)
-            c->op.kernels->mask(&c->ms, c->first + e, piece, bits);
-        else
-            family_bits_fill(bits, piece, c->fill);
-        if (c->mask_out)
-            memcpy(c->mask_out + e / 8, bits, DROPOUT_MASK_BYTES(piece));
-        /* split at row ends: within a row the bias is contiguous */
-        for (size_t k = 0; k < piece;) {
-            size_t column = (e + k) % c->d;
-            size_t len = c->d - column < piece - k ? c->d - column : piece - k;
-            const uint8_t *row_bits = bits + k / 8;
-            if (k % 8) {
-                family_bits_extract(bits, k, len, shifted);
-                row_bits = shifted;
-            }
-            residual_row(c, len, row_bits, c->x + (e + k) * size, c->bias + column * size,
-                         c->residual + (e + k) * size, c->y + (e + k) * size);
-            k += len;
-        }
-    }
-}
 
 static FPENV_WORK int residual_forward(const dropout_params *params, int dtype, void *y,
                                        const void *x, const void *bias, const void *residual,
@@ -133,7 +48,7 @@ static FPENV_WORK int residual_forward(const dropout_params *params, int dtype, 
         status = check_rows(dtype, n, d);
     if (status != DROPOUT_OK)
         return status;
-    const size_t size = family_dtype_size(dtype);
+    const size_t size = pipeline_dtype_size(dtype);
     status = check_buffers(x, y, n, size);
     if (status == DROPOUT_OK)
         status = check_buffers(residual, y, n, size);
@@ -157,36 +72,25 @@ static FPENV_WORK int residual_forward(const dropout_params *params, int dtype, 
     if (status != DROPOUT_OK || n == 0)
         return status;
 
-    residual_call c;
-    memset(&c, 0, sizeof c);
-    c.d = d;
-    c.size = size;
-    c.x = x;
-    c.bias = bias;
-    c.residual = residual;
-    c.y = y;
-    c.first = params->first;
-    c.ms = mask_stream_make(params->seed, params->stream, params->p);
-    const double p = params->p;
-    if (!train || p == 0.0) {
-        /* dropout is the identity: t * 1 is t, bit for bit */
-        family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0, 0.0, 0.0);
-        c.fill = 0xFF;
-    } else {
-        family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0 / (1.0 - p), 0.0, 0.0);
-        c.regen = c.ms.threshold != MASK_THRESHOLD_ALL && c.ms.threshold != 0;
-        c.fill = c.ms.threshold ? 0xFF : 0x00;
-    }
-    c.mask_out = train ? mask : NULL; /* evaluation writes no mask */
-    c.op.stream = n * size >= STREAM_MIN_BYTES; /* y leaves the cache anyway */
-    parallel_run(n, residual_chunk, &c);
+    pipeline_op op = pipeline_elementwise(params, n);
+    variant_set(&op, DROPOUT_VARIANT_STANDARD, VARIANT_FORWARD);
+    op.kind = PIPELINE_RESIDUAL;
+    op.dtype = dtype;
+    op.x = x;
+    op.y = y;
+    op.bias = bias;
+    op.residual = residual;
+    op.d = d;
+    op.mask_out = mask;
+    pipeline_run(&op);
     return DROPOUT_OK;
 }
 
 /* ---- backward ----------------------------------------------------------------- */
 
 typedef struct residual_back_call {
-    family_op op; /* the dtype and the apply table (add_rows_f32) */
+    const dropout_kernels *kernels;
+    int dtype;
     size_t rows, d, size;
     const char *dx;
     char *dbias;
@@ -197,40 +101,12 @@ typedef struct residual_back_call {
 #define ROW_GROUP 8      /* rows summed in registers before the sums go back to memory */
 #endif
 
-/* sum[j] += block[r * stride + j] for r = 0 ... rows - 1 in order (a block
- * of rows of one band of columns). */
-static void add_to_sums(const family_op *op, size_t width, size_t rows, size_t stride,
-                        const char *block, double *sum)
-{
-    if (op->dtype == DROPOUT_DTYPE_F32) {
-        op->apply->add_rows_f32(width, rows, stride, (const float *)block, sum);
-        return;
-    }
-    for (size_t r = 0; r < rows; r++) {
-        const size_t at = r * stride;
-        switch (op->dtype) {
-        case DROPOUT_DTYPE_F64:
-            for (size_t j = 0; j < width; j++)
-                sum[j] += kernels_load_f64((const double *)block, at + j);
-            break;
-        case DROPOUT_DTYPE_BF16:
-            for (size_t j = 0; j < width; j++)
-                sum[j] += (double)half_f32_from_bf16(kernels_load_u16((const uint16_t *)block, at + j));
-            break;
-        default:
-            for (size_t j = 0; j < width; j++)
-                sum[j] += (double)half_f32_from_f16(kernels_load_u16((const uint16_t *)block, at + j));
-            break;
-        }
-    }
-}
-
 /* A NaN sum is the canonical NaN (docs/SPEC.md section 7): which NaN a sum
  * of NaNs keeps depends on the order of the operands of each add. */
 static void store_sums(int dtype, size_t width, const double *sum, char *out)
 {
     for (size_t j = 0; j < width; j++) {
-        const double total = family_nan_canonical_f64(sum[j]);
+        const double total = kernels_nan_canonical_f64(sum[j]);
         switch (dtype) {
         case DROPOUT_DTYPE_F32: kernels_store_f32((float *)out, j, (float)total); break;
         case DROPOUT_DTYPE_F64: kernels_store_f64((double *)out, j, total); break;
@@ -257,30 +133,10 @@ static void residual_back_chunk(void *ctx, size_t begin, size_t end)
             sum[j] = 0.0;
         for (size_t r = 0; r < c->rows; r += ROW_GROUP) {
             const size_t rows = c->rows - r < ROW_GROUP ? c->rows - r : ROW_GROUP;
-            add_to_sums(&c->op, width, rows, c->d, c->dx + (r * c->d + j0) * size, sum);
+            c->kernels->column_sums[c->dtype](width, rows, c->d, c->dx + (r * c->d + j0) * size,
+                                              sum);
         }
-        store_sums(c->op.dtype, width, sum, c->dbias + j0 * size);
-    }
-}
-
-/* dx = dropout backward of dy: the library's own elementwise backward, on
- * all its threads, with its streaming stores for large outputs. */
-static int backward_elements(const dropout_params *params, int dtype, void *dx, const void *dy,
-                             size_t n, const uint8_t *mask, size_t mask_size, int from_mask)
-{
-    switch (dtype) {
-    case DROPOUT_DTYPE_F32:
-        return from_mask ? dropout_backward_mask_f32(params, dx, dy, n, mask, mask_size)
-                         : dropout_backward_regen_f32(params, dx, dy, n);
-    case DROPOUT_DTYPE_F64:
-        return from_mask ? dropout_backward_mask_f64(params, dx, dy, n, mask, mask_size)
-                         : dropout_backward_regen_f64(params, dx, dy, n);
-    case DROPOUT_DTYPE_BF16:
-        return from_mask ? dropout_backward_mask_bf16(params, dx, dy, n, mask, mask_size)
-                         : dropout_backward_regen_bf16(params, dx, dy, n);
-    default:
-        return from_mask ? dropout_backward_mask_f16(params, dx, dy, n, mask, mask_size)
-                         : dropout_backward_regen_f16(params, dx, dy, n);
+        store_sums(c->dtype, width, sum, c->dbias + j0 * size);
     }
 }
 
@@ -294,7 +150,7 @@ static FPENV_WORK int residual_backward(const dropout_params *params, int dtype,
         status = check_rows(dtype, n, d);
     if (status != DROPOUT_OK)
         return status;
-    const size_t size = family_dtype_size(dtype);
+    const size_t size = pipeline_dtype_size(dtype);
     const size_t bytes = n * size, bias_bytes = n ? d * size : 0;
     status = check_buffers(dy, dx, n, size);
     if (status == DROPOUT_OK && dresidual != NULL)
@@ -327,12 +183,19 @@ static FPENV_WORK int residual_backward(const dropout_params *params, int dtype,
      * compute-bound on a core, so adding the sums to it costs more than a
      * second, memory-bound read of dx (n = 2^24, d = 1024, AVX2: one pass
      * 14-15 ms on 1 thread, 13-14 ms on 2; two passes about 12 and 7.5). */
-    status = backward_elements(params, dtype, dx, dy, n, mask, mask_size, from_mask);
-    if (status != DROPOUT_OK || dbias == NULL)
-        return status;
+    pipeline_op op = pipeline_elementwise(params, n);
+    variant_set(&op, DROPOUT_VARIANT_STANDARD, VARIANT_BACKWARD);
+    op.dtype = dtype;
+    op.x = dy;
+    op.y = dx;
+    op.mask_in = from_mask ? mask : NULL;
+    pipeline_run(&op);
+    if (dbias == NULL)
+        return DROPOUT_OK;
     residual_back_call c;
     memset(&c, 0, sizeof c);
-    family_op_init(&c.op, dtype, FAMILY_SCALE, 1.0, 0.0, 0.0);
+    c.kernels = dropout_kernels_active();
+    c.dtype = dtype;
     c.rows = n / d;
     c.d = d;
     c.size = size;
@@ -340,8 +203,9 @@ static FPENV_WORK int residual_backward(const dropout_params *params, int dtype,
     c.dbias = dbias;
     /* Threads split the columns: [0, d * PARALLEL_ALIGN) cut at multiples of
      * PARALLEL_ALIGN is a split of [0, d) into bands. */
+    const parallel_work work = {(double)c.rows * (double)size / PARALLEL_ALIGN, 0.0};
     if (d <= SIZE_MAX / PARALLEL_ALIGN)
-        parallel_run(d * PARALLEL_ALIGN, residual_back_chunk, &c);
+        parallel_run(d * PARALLEL_ALIGN, work, residual_back_chunk, &c);
     else
         residual_back_chunk(&c, 0, SIZE_MAX);
     return DROPOUT_OK;

@@ -4,8 +4,8 @@
  * their own, computed with +, -, *, /, sqrt only, so every machine with IEEE
  * double arithmetic gets the same bits.
  */
-#ifndef DROPOUT_FAMILY_GAUSSIAN_H
-#define DROPOUT_FAMILY_GAUSSIAN_H
+#ifndef DROPOUT_GAUSSIAN_H
+#define DROPOUT_GAUSSIAN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,4 +29,4 @@ void gaussian_block(const gaussian_stream *gs, uint64_t block_index, double z[4]
 void gaussian_noise(const gaussian_stream *gs, uint64_t first, size_t n, double sigma,
                     double *noise);
 
-#endif /* DROPOUT_FAMILY_GAUSSIAN_H */
+#endif /* DROPOUT_GAUSSIAN_H */

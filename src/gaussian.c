@@ -10,7 +10,7 @@
 #include <math.h>
 
 #include "gaussian.h"
-#include "../philox.h"
+#include "philox.h"
 
 #define GAUSSIAN_LN2 0x1.62e42fefa39efp-1        /* ln 2, rounded to double     */
 #define GAUSSIAN_HALF_PI 0x1.921fb54442d18p+0    /* pi / 2, rounded to double   */

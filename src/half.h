@@ -5,8 +5,8 @@
  * and top payload bits kept), exactly what F16C's vcvtps2ph does, so the
  * SIMD paths can use it and still give the same bits.  From bf16/f16: exact.
  */
-#ifndef DROPOUT_FAMILY_HALF_H
-#define DROPOUT_FAMILY_HALF_H
+#ifndef DROPOUT_HALF_H
+#define DROPOUT_HALF_H
 
 #include <stdint.h>
 #include <string.h>
@@ -103,4 +103,4 @@ HALF_FUNCTION uint16_t half_dropout_one(int bf16, int keep, uint16_t x, float s)
                 : half_f16_from_f32(half_f32_from_f16(x) * s);
 }
 
-#endif /* DROPOUT_FAMILY_HALF_H */
+#endif /* DROPOUT_HALF_H */

@@ -1,13 +1,13 @@
 /*
- * plan.h — what a CUDA backend call does, decided on the host: the argument
+ * cuda_plan.h — what a CUDA backend call does, decided on the host: the argument
  * checks (validate.h, the CPU's own), the cases that need no random numbers,
  * and the one kernel launch (or copy, or fill) that does the rest.
  *
  * A call becomes exactly one step, so that an error found before it leaves
  * every output untouched.  dropout_cuda.cu executes a plan on a stream;
  * tests/cuda/test_cuda_emulate.cu executes the same plans on the CPU.
- * Each case mirrors the CPU library (src/ops.c for f32/f64,
- * src/family/shaped.c for bf16/f16), so the bits match in every corner.
+ * Each case mirrors the CPU library (src/pipeline.c, every dtype), so the
+ * bits match in every corner.
  */
 #ifndef DROPOUT_CUDA_PLAN_H
 #define DROPOUT_CUDA_PLAN_H
@@ -146,10 +146,9 @@ static inline int cuda_plan_backward_mask(cuda_plan *plan, const dropout_params 
         cuda_plan_copy(plan, dx, dy, n * size);
         return DROPOUT_OK;
     }
-    /* f32/f64 (src/ops.c): p whose T is 0 gives +0.0 without reading the
-     * mask; bf16/f16 (src/family/shaped.c) apply the mask with s as is. */
-    if ((dtype == DROPOUT_DTYPE_F32 || dtype == DROPOUT_DTYPE_F64) &&
-        dropout_mask_v1_threshold(p) == 0) {
+    /* as the CPU (src/pipeline.c): p whose T is 0 drops everything, +0.0
+     * without reading the mask, in every dtype */
+    if (dropout_mask_v1_threshold(p) == 0) {
         plan->step = CUDA_STEP_ZERO;
         plan->copy_dst = dx;
         plan->copy_bytes = n * size;
