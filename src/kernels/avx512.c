@@ -112,6 +112,29 @@ static inline uint64_t tile_bits_at(const uint64_t *bits, size_t k, size_t len)
     return v;
 }
 
+/* 32 bf16 elements: keep ? round((float)x * s) : +0, the rounding on every
+ * lane and the dropped ones zeroed after it (a kept lane's bits do not
+ * depend on its neighbours).  Unpack with zero puts elements 0-3 of each
+ * 128-bit quarter's 8 into lo, 4-7 into hi, as exact f32; the rounding puts
+ * them back in order.  A NaN product needs half.h's quieting; with s finite
+ * only a NaN x makes one, and the common case has none. */
+static inline __attribute__((always_inline)) __m512i scale32_bf16_avx512(const uint16_t *x,
+                                                                        __m512 scale,
+                                                                        __mmask32 keep,
+                                                                        int s_finite)
+{
+    const __m512i raw = _mm512_loadu_si512(x);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512 lo = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, raw)), scale);
+    const __m512 hi = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, raw)), scale);
+    const __mmask32 nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(raw, _mm512_set1_epi16(0x7FFF)),
+                                                  _mm512_set1_epi16(0x7F80));
+    if (s_finite && nan == 0)
+        return half_round_bf16_pair_avx512_finite(lo, hi, keep);
+    return _mm512_maskz_mov_epi16(
+        keep, _mm512_packus_epi32(half_round_bf16_avx512(lo), half_round_bf16_avx512(hi)));
+}
+
 /* ---- the operations: keep bits -> elements ----------------------------------- */
 
 enum { OUT_NONE, OUT_F32, OUT_F64, OUT_BF16, OUT_F16 };
@@ -211,33 +234,13 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
             kernels_store_u16(y, k, half_dropout_one(bf16, (int)(tile_bits_at(bits, k, len) & 1u),
                                                        kernels_load_u16(x, k), out->s));
         for (; bf16 && k + 32 <= end; k += 32) {
-            /* bf16, 32 elements: keep ? round((float)x * s) : +0, the rounding on
-             * every lane and the dropped ones zeroed after it (a kept lane's
-             * bits do not depend on its neighbours) */
+            /* bf16, 32 elements */
             const __mmask32 keep = (__mmask32)tile_bits_at(bits, k, len);
-            const __m512i raw = _mm512_loadu_si512(x + k);
-            __m512i res;
-            {
-                /* unpack with zero: elements 0-3 of each 128-bit quarter's 8
-                 * into lo, 4-7 into hi, as exact f32; packus of the rounded
-                 * halves restores the order */
-                const __m512i zero = _mm512_setzero_si512();
-                const __m512 lo = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, raw)), scale);
-                const __m512 hi = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, raw)), scale);
-                /* a NaN product needs half.h's quieting; with s finite only
-                 * a NaN x makes one, and the common case has none */
-                const __mmask32 nan = _mm512_cmpgt_epi16_mask(
-                    _mm512_and_si512(raw, _mm512_set1_epi16(0x7FFF)), _mm512_set1_epi16(0x7F80));
-                if (out->s_finite && nan == 0)
-                    res = _mm512_packus_epi32(half_round_bf16_avx512_finite(lo),
-                                              half_round_bf16_avx512_finite(hi));
-                else
-                    res = _mm512_packus_epi32(half_round_bf16_avx512(lo), half_round_bf16_avx512(hi));
-            }
+            const __m512i res = scale32_bf16_avx512(x + k, scale, keep, out->s_finite);
             if (nt)
-                _mm512_stream_si512((void *)(y + k), _mm512_maskz_mov_epi16(keep, res));
+                _mm512_stream_si512((void *)(y + k), res);
             else
-                _mm512_storeu_si512(y + k, _mm512_maskz_mov_epi16(keep, res));
+                _mm512_storeu_si512(y + k, res);
         }
         for (; !bf16 && k + 16 <= end; k += 16) {
             /* f16, 16 elements: maskz_mul zeroes the dropped lanes before
@@ -576,16 +579,14 @@ static void apply_bf16_avx512(size_t n, const kernel_consts *c, const uint8_t *b
     uint16_t *y = y_;
     const float s = c->s32;
     const __m512 sv = _mm512_set1_ps(s);
+    const int s_finite = s <= 3.4028234663852886e38f;
     size_t k = 0;
-    for (; k + 16 <= n; k += 16) {
-        __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(x + k)));
-        __m512 v = _mm512_maskz_mul_ps(keep16(bits, k),
-                                       _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)), sv);
-        _mm256_storeu_si256((__m256i *)(y + k), _mm512_cvtepi32_epi16(half_round_bf16_avx512(v)));
+    for (; k + 32 <= n; k += 32) {
+        const __mmask32 keep = (__mmask32)(keep16(bits, k) | (uint32_t)keep16(bits, k + 16) << 16);
+        _mm512_storeu_si512(y + k, scale32_bf16_avx512(x + k, sv, keep, s_finite));
     }
-    if (k < n)
-        for (; k < n; k++)
-            kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+    for (; k < n; k++)
+        kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
 }
 
 static void apply_f16_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,

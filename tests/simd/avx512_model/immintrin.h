@@ -115,6 +115,9 @@ I __mmask16 _mm512_cmp_ps_mask(__m512 a, __m512 b, int imm){ unsigned k=0; if (i
 I __m512 _mm512_mask_blend_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;i++) if((k>>i)&1) a.f[i]=b.f[i]; return a; }
 I __m512d _mm512_add_pd(__m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]+=b.f[i]; return a; }
 I __m512d _mm512_cvtps_pd(__m256 a){ __m512d r; for(int i=0;i<8;i++) r.f[i]=(double)a.f[i]; return r; }
+/* bf16 rounding of a pair of vectors (half_avx512.h) */
+I __mmask16 _mm512_test_epi32_mask(__m512i a, __m512i b){ unsigned k=0; for(int i=0;i<16;i++) k|=(unsigned)((a.d[i]&b.d[i])!=0)<<i; return (__mmask16)k; }
+I __m512i _mm512_maskz_permutex2var_epi16(__mmask32 k, __m512i a, __m512i idx, __m512i b){ __m512i r; for(int i=0;i<32;i++){ unsigned j=model_h(&idx,i)&63; uint16_t v=j<32?model_h(&a,(int)j):model_h(&b,(int)j-32); model_set_h(&r,i,((k>>i)&1)?v:0); } return r; }
 #undef I
 
 #endif /* DROPOUT_AVX512_MODEL_H */
