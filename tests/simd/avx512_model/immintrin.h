@@ -35,10 +35,10 @@ I __m512i _mm512_loadu_si512(const void *p){ __m512i v; memcpy(&v,p,64); return 
 I void _mm512_storeu_ps(void *p, __m512 v){ memcpy(p,&v,64); }
 I void _mm512_storeu_pd(void *p, __m512d v){ memcpy(p,&v,64); }
 I __m512i _mm512_mask_blend_epi32(__mmask16 k, __m512i a, __m512i b){ for(int i=0;i<16;i++) if((k>>i)&1) a.d[i]=b.d[i]; return a; }
-I void _mm512_mask_storeu_ps(float *p, __mmask16 k, __m512 v){ for(int i=0;i<16;i++) if((k>>i)&1) p[i]=v.f[i]; }
-I void _mm512_mask_storeu_pd(double *p, __mmask8 k, __m512d v){ for(int i=0;i<8;i++) if((k>>i)&1) p[i]=v.f[i]; }
-I __m512 _mm512_maskz_loadu_ps(__mmask16 k, const float *p){ __m512 v; for(int i=0;i<16;i++) v.f[i]=((k>>i)&1)?p[i]:0.0f; return v; }
-I __m512d _mm512_maskz_loadu_pd(__mmask8 k, const double *p){ __m512d v; for(int i=0;i<8;i++) v.f[i]=((k>>i)&1)?p[i]:0.0; return v; }
+I void _mm512_mask_storeu_ps(float *p, __mmask16 k, __m512 v){ for(int i=0;i<16;i++) if((k>>i)&1) memcpy((char *)p+4*i,&v.f[i],4); }
+I void _mm512_mask_storeu_pd(double *p, __mmask8 k, __m512d v){ for(int i=0;i<8;i++) if((k>>i)&1) memcpy((char *)p+8*i,&v.f[i],8); }
+I __m512 _mm512_maskz_loadu_ps(__mmask16 k, const float *p){ __m512 v; for(int i=0;i<16;i++){ v.f[i]=0.0f; if((k>>i)&1) memcpy(&v.f[i],(const char *)p+4*i,4); } return v; }
+I __m512d _mm512_maskz_loadu_pd(__mmask8 k, const double *p){ __m512d v; for(int i=0;i<8;i++){ v.f[i]=0.0; if((k>>i)&1) memcpy(&v.f[i],(const char *)p+8*i,8); } return v; }
 I __m512 _mm512_maskz_mul_ps(__mmask16 k, __m512 a, __m512 b){ for(int i=0;i<16;i++) a.f[i]=((k>>i)&1)?a.f[i]*b.f[i]:0.0f; return a; }
 I __m512d _mm512_maskz_mul_pd(__mmask8 k, __m512d a, __m512d b){ for(int i=0;i<8;i++) a.f[i]=((k>>i)&1)?a.f[i]*b.f[i]:0.0; return a; }
 I __m512i _mm512_mul_epu32(__m512i a, __m512i b){ __m512i r; for(int i=0;i<8;i++) r.q[i]=(uint64_t)a.d[2*i]*b.d[2*i]; return r; }
@@ -100,6 +100,8 @@ I __m512i _mm512_castsi256_si512(__m256i a){ __m512i r; memset(&r,0,64); memcpy(
 I __m512i _mm512_inserti64x4(__m512i a, __m256i b, int i){ memcpy(a.b+32*(i&1),&b,32); return a; }
 I void _mm512_storeu_si512(void *p, __m512i v){ memcpy(p,&v,64); }
 I __m512i _mm512_maskz_mov_epi16(__mmask32 k, __m512i a){ for(int i=0;i<32;i++) if(!((k>>i)&1)) model_set_h(&a,i,0); return a; }
+/* (masked loads and stores go through memcpy: the kernels take buffers at
+ * any address, and so must the model under UBSan) */
 /* streaming stores fault on a misaligned address: so does the model */
 I void _mm512_stream_ps(float *p, __m512 v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
 I void _mm512_stream_pd(double *p, __m512d v){ if ((uintptr_t)p & 63) abort(); memcpy(p,&v,64); }
