@@ -91,7 +91,8 @@ static inline void mulhilo_avx2(__m256i a, __m256i m, __m256i *hi, __m256i *lo)
 
 /* ---- the operations: keep bytes -> elements ---------------------------------- */
 
-/* 16 bf16 elements: y = keep ? round_bf16((float)x * s) : +0.0.  unpacklo /
+/* 16 bf16 elements: y = keep ? round_bf16((float)x * s) : +0.0, keep as
+ * 16-bit lanes (all ones: kept).  unpacklo /
  * unpackhi with zero widen elements 0-3, 8-11 and 4-7, 12-15 to f32 (bf16
  * is the high half); packus of the two rounded halves restores the order
  * within each 128-bit half, and the keep bytes, widened to 16-bit lanes,
@@ -106,8 +107,8 @@ static inline void store16_avx2(uint16_t *y, __m256i v, int nt)
         _mm256_storeu_si256((__m256i *)y, v);
 }
 
-static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, const uint8_t *keep,
-                                     __m256 s, int s_finite, int nt)
+static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, __m256i lanes, __m256 s,
+                                     int s_finite, int nt)
 {
     const __m256i raw = _mm256_loadu_si256((const __m256i *)x);
     const __m256i zero = _mm256_setzero_si256();
@@ -122,7 +123,6 @@ static inline void scale16_bf16_avx2(const uint16_t *x, uint16_t *y, const uint8
         packed = _mm256_packus_epi32(half_round_bf16_avx2_finite(lo), half_round_bf16_avx2_finite(hi));
     else
         packed = _mm256_packus_epi32(half_round_bf16_avx2(lo), half_round_bf16_avx2(hi));
-    const __m256i lanes = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)keep));
     store16_avx2(y, _mm256_and_si256(packed, lanes), nt);
 }
 
@@ -227,7 +227,9 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
             kernels_store_u16(y, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(x, k), out->s));
         if (bf16) {
             for (; k + 16 <= end; k += 16)
-                scale16_bf16_avx2(x + k, y + k, kb + k, scale, out->s_finite, nt);
+                scale16_bf16_avx2(x + k, y + k,
+                                  _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(kb + k))),
+                                  scale, out->s_finite, nt);
         } else {
             for (; k + 16 <= end; k += 16)
                 scale16_f16_avx2(x + k, y + k, kb + k, scale, nt);
@@ -572,21 +574,6 @@ static inline __m128i keep_lanes16(unsigned byte)
     return _mm_cmpeq_epi16(_mm_and_si128(b, lane_bit), lane_bit);
 }
 
-/* bf16 lanes of a 16-element step, in unpack order: unpacklo_epi16(0, x) puts
- * elements 0-3 and 8-11 in the high halves of 32-bit lanes (an exact bf16 ->
- * f32), unpackhi_epi16 elements 4-7 and 12-15; packus_epi32 of the two
- * results restores 0 ... 15 within each 128-bit half, so no permute is needed.
- * `keep16` holds the step's 16 keep bits; `lane_bits` the bit of each lane. */
-static inline __m256i scale_half_step_bf16(__m256i wide, __m256 s, __m256i keep16,
-                                           __m256i lane_bits)
-{
-    __m256i keep = _mm256_cmpeq_epi32(_mm256_and_si256(keep16, lane_bits), lane_bits);
-    __m256 v = _mm256_and_ps(_mm256_mul_ps(_mm256_castsi256_ps(wide), s),
-                             _mm256_castsi256_ps(keep)); /* dropped: +0.0 -> 0x0000 */
-    __m256i rounded = half_round_bf16_avx2(v);
-    return rounded;
-}
-
 static void apply_bf16_avx2(size_t n, const kernel_consts *c, const uint8_t *bits,
                             const void *x_, void *y_, int nontemporal)
 {
@@ -595,23 +582,18 @@ static void apply_bf16_avx2(size_t n, const kernel_consts *c, const uint8_t *bit
     uint16_t *y = y_;
     const float s = c->s32;
     const __m256 sv = _mm256_set1_ps(s);
-    const __m256i zero = _mm256_setzero_si256();
-    /* lane i of the lo/hi half-steps holds element lo_of[i] / hi_of[i] */
-    const __m256i lo_bits = _mm256_setr_epi32(1 << 0, 1 << 1, 1 << 2, 1 << 3,
-                                              1 << 8, 1 << 9, 1 << 10, 1 << 11);
-    const __m256i hi_bits = _mm256_setr_epi32(1 << 4, 1 << 5, 1 << 6, 1 << 7,
-                                              1 << 12, 1 << 13, 1 << 14, 1 << 15);
+    const int s_finite = s <= 3.4028234663852886e38f;
+    const __m256i lane_bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048,
+                                               4096, 8192, 16384, (short)0x8000);
     size_t k = 0;
     for (; k + 16 <= n; k += 16) {
-        __m256i raw = _mm256_loadu_si256((const __m256i *)(x + k));
-        __m256i keep16 = _mm256_set1_epi32(bits[k / 8] | (bits[k / 8 + 1] << 8));
-        __m256i lo = scale_half_step_bf16(_mm256_unpacklo_epi16(zero, raw), sv, keep16, lo_bits);
-        __m256i hi = scale_half_step_bf16(_mm256_unpackhi_epi16(zero, raw), sv, keep16, hi_bits);
-        _mm256_storeu_si256((__m256i *)(y + k), _mm256_packus_epi32(lo, hi));
+        /* lane i keeps iff bit i of the 16 bits */
+        const __m256i b16 = _mm256_set1_epi16((short)(bits[k / 8] | bits[k / 8 + 1] << 8));
+        const __m256i lanes = _mm256_cmpeq_epi16(_mm256_and_si256(b16, lane_bit), lane_bit);
+        scale16_bf16_avx2(x + k, y + k, lanes, sv, s_finite, 0);
     }
-    if (k < n)
-        for (; k < n; k++)
-            kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+    for (; k < n; k++)
+        kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
 }
 
 static void apply_f16_avx2(size_t n, const kernel_consts *c, const uint8_t *bits,
