@@ -70,94 +70,44 @@ __attribute__((target("avx512f"))) static void scale_avx512(int f64, size_t n, d
     scale_loop(f64, n, s, x, y);
 }
 
-/* Streaming stores need aligned y: the elements before the first 32- or
- * 64-byte boundary go one by one (y is element-aligned). */
-__attribute__((target("avx2"))) static void stream_avx2(int f64, size_t n, double s,
-                                                        const void *x, void *y)
-{
-    size_t i = 0;
-    if (f64) {
-        const double *in = x;
-        double *out = y;
-        for (; i < n && ((uintptr_t)(out + i) & 31); i++)
-            out[i] = s * in[i];
-        const __m256d sv = _mm256_set1_pd(s);
-        for (; i + 4 <= n; i += 4)
-            _mm256_stream_pd(out + i, _mm256_mul_pd(sv, _mm256_loadu_pd(in + i)));
-        for (; i < n; i++)
-            out[i] = s * in[i];
-    } else {
-        const float *in = x;
-        float *out = y;
-        const float s32 = (float)s;
-        for (; i < n && ((uintptr_t)(out + i) & 31); i++)
-            out[i] = s32 * in[i];
-        const __m256 sv = _mm256_set1_ps(s32);
-        for (; i + 8 <= n; i += 8)
-            _mm256_stream_ps(out + i, _mm256_mul_ps(sv, _mm256_loadu_ps(in + i)));
-        for (; i < n; i++)
-            out[i] = s32 * in[i];
+/* Streaming stores need aligned y: the elements before the first vector
+ * boundary go one by one (y is element-aligned).  One definition for every
+ * width: VEC is the intrinsics' prefix (_mm, _mm256, _mm512) and type
+ * (__m128, ...), BYTES the vector size. */
+#define STREAM_FUNCTION(name, isa, VEC, TYPE, BYTES)                                       \
+    __attribute__((target(isa))) static void name(int f64, size_t n, double s,             \
+                                                     const void *x, void *y)               \
+    {                                                                                      \
+        size_t i = 0;                                                                      \
+        if (f64) {                                                                         \
+            const double *in = x;                                                          \
+            double *out = y;                                                               \
+            for (; i < n && ((uintptr_t)(out + i) & (BYTES - 1)); i++)                     \
+                out[i] = s * in[i];                                                        \
+            const TYPE##d sv = VEC##_set1_pd(s);                                           \
+            for (; i + BYTES / 8 <= n; i += BYTES / 8)                                     \
+                VEC##_stream_pd(out + i, VEC##_mul_pd(sv, VEC##_loadu_pd(in + i)));        \
+            for (; i < n; i++)                                                             \
+                out[i] = s * in[i];                                                        \
+        } else {                                                                           \
+            const float *in = x;                                                           \
+            float *out = y;                                                                \
+            const float s32 = (float)s;                                                    \
+            for (; i < n && ((uintptr_t)(out + i) & (BYTES - 1)); i++)                     \
+                out[i] = s32 * in[i];                                                      \
+            const TYPE sv = VEC##_set1_ps(s32);                                            \
+            for (; i + BYTES / 4 <= n; i += BYTES / 4)                                     \
+                VEC##_stream_ps(out + i, VEC##_mul_ps(sv, VEC##_loadu_ps(in + i)));        \
+            for (; i < n; i++)                                                             \
+                out[i] = s32 * in[i];                                                      \
+        }                                                                                  \
+        _mm_sfence();                                                                      \
     }
-    _mm_sfence();
-}
 
-__attribute__((target("avx512f"))) static void stream_avx512(int f64, size_t n, double s,
-                                                             const void *x, void *y)
-{
-    size_t i = 0;
-    if (f64) {
-        const double *in = x;
-        double *out = y;
-        for (; i < n && ((uintptr_t)(out + i) & 63); i++)
-            out[i] = s * in[i];
-        const __m512d sv = _mm512_set1_pd(s);
-        for (; i + 8 <= n; i += 8)
-            _mm512_stream_pd(out + i, _mm512_mul_pd(sv, _mm512_loadu_pd(in + i)));
-        for (; i < n; i++)
-            out[i] = s * in[i];
-    } else {
-        const float *in = x;
-        float *out = y;
-        const float s32 = (float)s;
-        for (; i < n && ((uintptr_t)(out + i) & 63); i++)
-            out[i] = s32 * in[i];
-        const __m512 sv = _mm512_set1_ps(s32);
-        for (; i + 16 <= n; i += 16)
-            _mm512_stream_ps(out + i, _mm512_mul_ps(sv, _mm512_loadu_ps(in + i)));
-        for (; i < n; i++)
-            out[i] = s32 * in[i];
-    }
-    _mm_sfence();
-}
-
-/* SSE2 (every x86-64). */
-static void stream_sse2(int f64, size_t n, double s, const void *x, void *y)
-{
-    size_t i = 0;
-    if (f64) {
-        const double *in = x;
-        double *out = y;
-        for (; i < n && ((uintptr_t)(out + i) & 15); i++)
-            out[i] = s * in[i];
-        const __m128d sv = _mm_set1_pd(s);
-        for (; i + 2 <= n; i += 2)
-            _mm_stream_pd(out + i, _mm_mul_pd(sv, _mm_loadu_pd(in + i)));
-        for (; i < n; i++)
-            out[i] = s * in[i];
-    } else {
-        const float *in = x;
-        float *out = y;
-        const float s32 = (float)s;
-        for (; i < n && ((uintptr_t)(out + i) & 15); i++)
-            out[i] = s32 * in[i];
-        const __m128 sv = _mm_set1_ps(s32);
-        for (; i + 4 <= n; i += 4)
-            _mm_stream_ps(out + i, _mm_mul_ps(sv, _mm_loadu_ps(in + i)));
-        for (; i < n; i++)
-            out[i] = s32 * in[i];
-    }
-    _mm_sfence();
-}
+STREAM_FUNCTION(stream_avx2, "avx2", _mm256, __m256, 32)
+STREAM_FUNCTION(stream_avx512, "avx512f", _mm512, __m512, 64)
+STREAM_FUNCTION(stream_sse2, "sse2", _mm, __m128, 16) /* every x86-64 */
+#undef STREAM_FUNCTION
 #endif
 
 void bench_scale(int level, int f64, size_t n, double s, const void *x, void *y)

@@ -125,7 +125,6 @@ typedef struct pool {
     unsigned started;            /* workers created                          */
     atomic_ulong generation;     /* bumped for every job (read unlocked while spinning) */
     unsigned long born[PARALLEL_MAX_THREADS]; /* generation when worker was created */
-    unsigned active;             /* workers taking part in the current job   */
     _Atomic uint64_t claims;     /* job generation << 32 | claimed chunk bits */
     atomic_uint finished;        /* chunks of the current job done           */
     atomic_int shutdown;
@@ -133,7 +132,7 @@ typedef struct pool {
     parallel_chunk_fn fn;
     void *ctx;
     size_t n, chunk;
-    unsigned chunks;
+    unsigned chunks;             /* chunk 0 the caller's, chunk c worker c - 1's */
 } pool;
 
 static pool the_pool = {
@@ -241,7 +240,7 @@ static void *worker_main(void *arg)
         if (p->shutdown)
             break;
         seen = p->generation;
-        if (id >= p->active)
+        if (id + 1 >= p->chunks) /* no chunk of its own in this job */
             continue;
         parallel_chunk_fn fn = p->fn;
         void *ctx = p->ctx;
@@ -266,7 +265,7 @@ static void pool_forget_after_fork(void)
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     p->started = 0;
-    p->active = 0;
+    p->chunks = 0;
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -342,7 +341,6 @@ void parallel_run(size_t n, parallel_work work, parallel_chunk_fn fn, void *ctx)
     p->n = n;
     p->chunk = chunk;
     p->chunks = chunks;
-    p->active = workers;
     p->generation++;
     const uint32_t gen = (uint32_t)p->generation;
     atomic_store_explicit(&p->finished, 0, memory_order_relaxed);

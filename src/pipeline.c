@@ -394,8 +394,6 @@ void pipeline_run(const pipeline_op *op)
     const size_t n = pl.elements, m = pl.mask_elements;
     const size_t size = pipeline_dtype_size(op->dtype);
     uint8_t *mask_out = op->train ? op->mask_out : NULL; /* evaluation writes no mask */
-    if (n == 0)
-        return;
 
     walk w;
     memset(&w, 0, sizeof w);

@@ -50,7 +50,8 @@ typedef struct pipeline_op {
  * are kind, dtype, s (and the rest its kind needs). */
 pipeline_op pipeline_elementwise(const dropout_params *params, size_t n);
 
-/* Runs a validated op. */
+/* Runs a validated op of at least one element (the API returns before
+ * the pipeline for empty ones). */
 void pipeline_run(const pipeline_op *op);
 
 /* Bytes per element of a valid dtype. */

@@ -486,21 +486,35 @@ static void mask_avx2(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
     run_tiles(ms, first, n, &out, mask);
 }
 
+/* All-ones 32-bit lanes where bit k of `byte` is set, lane k. */
+static inline __m256i keep_lanes32(unsigned byte)
+{
+    const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    __m256i b = _mm256_set1_epi32((int)byte);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(b, lane_bit), lane_bit);
+}
+
+/* Same for 16-bit lanes of a 128-bit vector. */
+static inline __m128i keep_lanes16(unsigned byte)
+{
+    const __m128i lane_bit = _mm_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128);
+    __m128i b = _mm_set1_epi16((short)byte);
+    return _mm_cmpeq_epi16(_mm_and_si128(b, lane_bit), lane_bit);
+}
+
 static void apply_f32_avx2(size_t n, const kernel_consts *c, const uint8_t *mask,
                            const void *dy_, void *dx_, int stream)
 {
     const float *dy = dy_, s = c->s32;
     float *dx = dx_;
     const __m256 scale = _mm256_set1_ps(s);
-    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     size_t k = 0;
     if (stream && kernels_nontemporal_ok(dx, sizeof *dx)) {
         /* streaming stores need 32-byte-aligned dx: the first few go one by one */
         for (size_t head = kernels_nontemporal_head(dx, 32, sizeof *dx); k < head && k < n; k++)
             kernels_store_f32(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f32(dy, k) * s : 0.0f);
         for (; k + 8 <= n; k += 8) {
-            __m256i byte = _mm256_set1_epi32((int)bits8_at(mask, k));
-            __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+            __m256i lanes = keep_lanes32(bits8_at(mask, k));
             __m256 product = _mm256_mul_ps(_mm256_loadu_ps(dy + k), scale);
             _mm256_stream_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
         }
@@ -508,8 +522,7 @@ static void apply_f32_avx2(size_t n, const kernel_consts *c, const uint8_t *mask
     }
     for (; k + 8 <= n; k += 8) {
         /* lane j keeps iff bit j of mask byte k / 8 is set */
-        __m256i byte = _mm256_set1_epi32(mask[k / 8]);
-        __m256i lanes = _mm256_cmpeq_epi32(_mm256_and_si256(byte, bit), bit);
+        __m256i lanes = keep_lanes32(mask[k / 8]);
         /* dx = keep ? dy * s : +0.0 */
         __m256 product = _mm256_mul_ps(_mm256_loadu_ps(dy + k), scale);
         _mm256_storeu_ps(dx + k, _mm256_and_ps(product, _mm256_castsi256_ps(lanes)));
@@ -557,22 +570,6 @@ static void apply_f64_avx2(size_t n, const kernel_consts *c, const uint8_t *mask
 }
 
 /* ---- from bits: bf16/f16, the fused residual and its column sums ------------ */
-
-/* All-ones 32-bit lanes where bit k of `byte` is set, lane k. */
-static inline __m256i keep_lanes32(unsigned byte)
-{
-    const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    __m256i b = _mm256_set1_epi32((int)byte);
-    return _mm256_cmpeq_epi32(_mm256_and_si256(b, lane_bit), lane_bit);
-}
-
-/* Same for 16-bit lanes of a 128-bit vector. */
-static inline __m128i keep_lanes16(unsigned byte)
-{
-    const __m128i lane_bit = _mm_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128);
-    __m128i b = _mm_set1_epi16((short)byte);
-    return _mm_cmpeq_epi16(_mm_and_si128(b, lane_bit), lane_bit);
-}
 
 static void apply_bf16_avx2(size_t n, const kernel_consts *c, const uint8_t *bits,
                             const void *x_, void *y_, int nontemporal)

@@ -476,6 +476,12 @@ static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t
     run_tiles(ms, first, n, &out, mask);
 }
 
+/* Bits k ... k + 15 of packed bits, k a multiple of 8 and bit k + 15 there. */
+static inline __mmask16 keep16(const uint8_t *bits, size_t k)
+{
+    return (__mmask16)(bits[k / 8] | (bits[k / 8 + 1] << 8));
+}
+
 /* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
  * the mask's own bytes (bits past n come out as whatever those bytes hold,
  * and the callers mask them off). */
@@ -516,7 +522,7 @@ static void apply_f32_avx512(size_t n, const kernel_consts *c, const uint8_t *ma
     }
     for (; k + 16 <= n; k += 16) {
         /* dx[k..k+15] = keep ? dy * s : +0.0, keep = mask bytes k/8, k/8 + 1 */
-        __mmask16 keep = (__mmask16)(mask[k / 8] | (unsigned)mask[k / 8 + 1] << 8);
+        __mmask16 keep = keep16(mask, k);
         _mm512_storeu_ps(dx + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(dy + k), scale));
     }
     if (k < n) {
@@ -565,11 +571,6 @@ static void apply_f64_avx512(size_t n, const kernel_consts *c, const uint8_t *ma
 }
 
 /* ---- from bits: bf16/f16, the fused residual and its column sums ------------ */
-
-static inline __mmask16 keep16(const uint8_t *bits, size_t k)
-{
-    return (__mmask16)(bits[k / 8] | (bits[k / 8 + 1] << 8));
-}
 
 static void apply_bf16_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,
                               const void *x_, void *y_, int nontemporal)
