@@ -60,6 +60,25 @@ foreach(isa ${simd_built})
     message(STATUS "simd tests: NOT testing the ${isa} kernels: this machine's CPU/OS cannot run them")
   endif()
 endforeach()
+# bench/kernel_ab.sh, the A/B tool for kernel work, stays working: the
+# working tree against itself, a few rounds (the two sides must agree), on
+# AVX2 (the AVX-512 side is the same script with other flags, and compiling
+# avx512.c twice more costs CI a minute).  Not in sanitizer builds: the
+# tool links libdropout.a without the sanitizer.
+foreach(isa avx2)
+  if(isa IN_LIST simd_built AND isa IN_LIST DROPOUT_SIMD_RUNNABLE)
+    if(DROPOUT_SANITIZE)
+      message(STATUS "simd tests: NOT running bench/kernel_ab.sh (${isa}) in a sanitizer build")
+    else()
+      add_test(NAME bench_kernel_ab_${isa}
+        COMMAND env ISA=${isa} BUILD_DIR=${CMAKE_BINARY_DIR} CC=${CMAKE_C_COMPILER}
+                bash ${PROJECT_SOURCE_DIR}/bench/kernel_ab.sh . . 0.1 5000 0 3
+        WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+      set_tests_properties(bench_kernel_ab_${isa} PROPERTIES LABELS simd)
+    endif()
+  endif()
+endforeach()
+
 # The AVX-512 kernels' lane logic on any x86-64 machine: avx512.c compiled
 # against a plain-C model of the intrinsics it uses (avx512_model/), checked
 # against scalar like the real thing.

@@ -393,10 +393,11 @@ static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
     t->tie_words = 0;
 }
 
-/* Group g of a tile: Philox of its 16 blocks, keep = r < t0 as bytes, and
- * the positions where r == t0 (a tie, 1 in 256) as bits. */
+/* Group g of a tile: Philox of its 8 SETS blocks, keep = r < t0 as bytes,
+ * and, when ties matter, the positions where r == t0 (a tie, 1 in 256) as
+ * bits. */
 static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const philox_avx2 *px,
-                                                            size_t g, const filler *fill)
+                                                            size_t g, const filler *fill, int ties)
 {
     __m256i r[4 * SETS];
     philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill);
@@ -407,6 +408,8 @@ static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const
         /* keep = r < t0, unsigned: flip the sign bits and compare signed */
         __m256i kept = _mm256_cmpgt_epi8(px->t0_flipped, _mm256_xor_si256(r[v], px->flip));
         _mm256_store_si256((__m256i *)(t->keep + GROUP * g + 32 * v), kept);
+        if (!ties)
+            continue;
         /* tie bits, kept only for words that have one (no branch: always
          * store, count if nonzero) */
         uint32_t tie = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(r[v], px->t0));
