@@ -36,7 +36,8 @@ static uint64_t read_xcr0(void)
     return ((uint64_t)edx << 32) | eax;
 }
 
-/* 0: neither, 1: AVX2 (+ F16C) usable, 2: that and AVX-512 F+BW+VL usable. */
+/* 0: neither, 1: AVX2 (+ F16C) usable, 2: that and AVX-512 F+BW+VL usable,
+ * 3: that and AVX-512 DQ + BF16. */
 static int x86_level(void)
 {
     unsigned eax, ebx, ecx, edx;
@@ -55,21 +56,25 @@ static int x86_level(void)
     const unsigned avx512 = (1u << 16) | (1u << 30) | (1u << 31); /* F, BW, VL */
     if ((ebx & avx512) != avx512 || (xcr0 & 0xE6) != 0xE6) /* + opmask, ZMM state */
         return 1;
-    return 2;
+    const int dq = (ebx >> 17) & 1;
+    if (!dq || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 5))) /* BF16 */
+        return 2;
+    return 3;
 }
 #endif
 
 /* The complete tables: each ISA's own slots, the rest from scalar. */
-typedef enum isa_id { ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_NEON, ISA_COUNT } isa_id;
+typedef enum isa_id { ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512_BF16, ISA_NEON, ISA_COUNT } isa_id;
 static dropout_kernels complete[ISA_COUNT];
 static pthread_once_t complete_once = PTHREAD_ONCE_INIT;
 
 static void complete_tables(void)
 {
-    const dropout_kernels *own[ISA_COUNT] = {&dropout_kernels_scalar, NULL, NULL, NULL};
+    const dropout_kernels *own[ISA_COUNT] = {&dropout_kernels_scalar, NULL, NULL, NULL, NULL};
 #ifdef DROPOUT_KERNELS_X86
     own[ISA_AVX2] = &dropout_kernels_avx2;
     own[ISA_AVX512] = &dropout_kernels_avx512;
+    own[ISA_AVX512_BF16] = &dropout_kernels_avx512_bf16;
 #endif
 #ifdef DROPOUT_KERNELS_NEON
     own[ISA_NEON] = &dropout_kernels_neon;
@@ -97,8 +102,10 @@ const dropout_kernels *dropout_kernels_find(const char *isa)
 #ifdef DROPOUT_KERNELS_X86
     if (strcmp(isa, "avx2") == 0)
         return x86_level() >= 1 ? table(ISA_AVX2) : NULL;
-    if (strcmp(isa, "avx512") == 0)
-        return x86_level() >= 2 ? table(ISA_AVX512) : NULL;
+    if (strcmp(isa, "avx512") == 0) /* the bf16 build where the CPU runs it: same bits */
+        return x86_level() >= 3 ? table(ISA_AVX512_BF16)
+               : x86_level() >= 2 ? table(ISA_AVX512)
+                                  : NULL;
 #endif
 #ifdef DROPOUT_KERNELS_NEON
     if (strcmp(isa, "neon") == 0)

@@ -15,6 +15,11 @@
  *      writes +0.0 in the dropped lanes.  Tails use masked loads and stores.
  * Steps 1-2 of tile t + 1 run interleaved with step 3 of tile t
  * (run_tiles_avx512), so compute and memory traffic overlap.
+ *
+ * avx512_bf16.c compiles this file a second time with AVX512_BF16 and DQ
+ * (KERNELS_AVX512_BF16): the same table, but bf16 products are rounded by
+ * vcvtne2ps2bf16 where that gives half.h's bits; dispatch.c picks that
+ * build on CPUs that have both.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -129,8 +134,15 @@ static inline __attribute__((always_inline)) __m512i scale32_bf16_avx512(const u
     const __m512 hi = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, raw)), scale);
     const __mmask32 nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(raw, _mm512_set1_epi16(0x7FFF)),
                                                   _mm512_set1_epi16(0x7F80));
-    if (s_finite && nan == 0)
+    if (s_finite && nan == 0) {
+#ifdef KERNELS_AVX512_BF16
+        /* vcvtne2ps2bf16 rounds to nearest-even like half.h, but reads f32
+         * subnormals as zero: only products with none take it */
+        if ((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) == 0)
+            return half_convert_bf16_pair_avx512_normal(lo, hi, keep);
+#endif
         return half_round_bf16_pair_avx512_finite(lo, hi, keep);
+    }
     return _mm512_maskz_mov_epi16(
         keep, _mm512_packus_epi32(half_round_bf16_avx512(lo), half_round_bf16_avx512(hi)));
 }
@@ -717,7 +729,11 @@ static void column_sums_f32_avx512(size_t width, size_t rows, size_t stride, con
     kernels_column_sums_f32(j, width, rows, stride, x, sum); /* the last columns */
 }
 
+#ifdef KERNELS_AVX512_BF16
+const dropout_kernels dropout_kernels_avx512_bf16 = { /* avx512_bf16.c */
+#else
 const dropout_kernels dropout_kernels_avx512 = {
+#endif
     .isa = "avx512",
     .mask = mask_avx512,
     .forward = TILE_FORWARD_SLOTS,

@@ -235,6 +235,7 @@ extern const dropout_kernels dropout_kernels_scalar;
 #ifdef DROPOUT_KERNELS_X86
 extern const dropout_kernels dropout_kernels_avx2;
 extern const dropout_kernels dropout_kernels_avx512; /* F + BW + VL */
+extern const dropout_kernels dropout_kernels_avx512_bf16; /* + DQ + BF16 (avx512_bf16.c) */
 #endif
 #ifdef DROPOUT_KERNELS_NEON
 extern const dropout_kernels dropout_kernels_neon;
