@@ -11,38 +11,41 @@ int dropout_shape_check(const dropout_shape *shape)
         return DROPOUT_ERROR_INVALID_SHAPE;
     if (shape->broadcast >> shape->ndim)
         return DROPOUT_ERROR_INVALID_SHAPE;
+    /* the product of the nonzero dimensions must fit (a zero dimension is
+     * valid: the tensor is empty) */
     size_t total = 1;
-    int empty = 0;
     for (size_t d = 0; d < shape->ndim; d++) {
         if (shape->dims[d] == 0)
-            empty = 1;
-        else if (total > SIZE_MAX / shape->dims[d])
+            continue;
+        if (total > SIZE_MAX / shape->dims[d])
             return DROPOUT_ERROR_INVALID_SHAPE;
-        else
-            total *= shape->dims[d];
+        total *= shape->dims[d];
     }
-    (void)empty; /* a zero dimension is valid: the tensor is empty */
     return DROPOUT_OK;
+}
+
+/* Elements of a valid shape, broadcast dimensions counted as 1 (0 if
+ * empty) when `collapse` is set; 0 for an invalid shape. */
+static size_t shape_product(const dropout_shape *shape, int collapse)
+{
+    if (dropout_shape_check(shape) != DROPOUT_OK)
+        return 0;
+    size_t total = 1;
+    for (size_t d = 0; d < shape->ndim; d++) {
+        const size_t n = shape->dims[d];
+        total *= collapse && (shape->broadcast >> d) & 1u ? (n ? 1 : 0) : n;
+    }
+    return total;
 }
 
 size_t dropout_shape_elements(const dropout_shape *shape)
 {
-    if (dropout_shape_check(shape) != DROPOUT_OK)
-        return 0;
-    size_t total = 1;
-    for (size_t d = 0; d < shape->ndim; d++)
-        total *= shape->dims[d];
-    return total;
+    return shape_product(shape, 0);
 }
 
 size_t dropout_shape_mask_elements(const dropout_shape *shape)
 {
-    if (dropout_shape_check(shape) != DROPOUT_OK)
-        return 0;
-    size_t total = 1;
-    for (size_t d = 0; d < shape->ndim; d++)
-        total *= (shape->broadcast >> d) & 1u ? (shape->dims[d] ? 1 : 0) : shape->dims[d];
-    return total;
+    return shape_product(shape, 1);
 }
 
 /* For a valid shape with no zero dimension. */

@@ -26,8 +26,13 @@
 
 /* ---- validation -------------------------------------------------------------- */
 
-static int check_rows(int dtype, size_t n, size_t d)
+/* What both directions check first: the parameters, then the dtype and
+ * the rows of d elements. */
+static int check_call(const dropout_params *params, int dtype, size_t n, size_t d)
 {
+    const int status = check_params(params, n);
+    if (status != DROPOUT_OK)
+        return status;
     if (pipeline_dtype_size(dtype) == 0)
         return DROPOUT_ERROR_INVALID_DTYPE;
     if (n > 0 && (d == 0 || n % d != 0))
@@ -43,9 +48,7 @@ static FPENV_WORK int residual_forward(const dropout_params *params, int dtype, 
                                        const void *x, const void *bias, const void *residual,
                                        size_t n, size_t d, uint8_t *mask, size_t mask_size)
 {
-    int status = check_params(params, n);
-    if (status == DROPOUT_OK)
-        status = check_rows(dtype, n, d);
+    int status = check_call(params, dtype, n, d);
     if (status != DROPOUT_OK)
         return status;
     const size_t size = pipeline_dtype_size(dtype);
@@ -145,9 +148,7 @@ static FPENV_WORK int residual_backward(const dropout_params *params, int dtype,
                                         size_t d, const uint8_t *mask, size_t mask_size,
                                         int from_mask)
 {
-    int status = check_params(params, n);
-    if (status == DROPOUT_OK)
-        status = check_rows(dtype, n, d);
+    int status = check_call(params, dtype, n, d);
     if (status != DROPOUT_OK)
         return status;
     const size_t size = pipeline_dtype_size(dtype);
