@@ -1,7 +1,9 @@
 /*
- * half_avx512.h — bf16 rounding for f32 lanes with AVX-512 (avx512.c).  The recipe is half.h's, so the bits are those of
- * the scalar reference.  Not vcvtne2ps2bf16: it flushes f32 subnormals to
- * zero, which the scalar rounding does not.
+ * half_avx512.h — bf16 rounding for f32 lanes with AVX-512 (avx512.c).  The
+ * recipe is half.h's, so the bits are those of the scalar reference.
+ * vcvtne2ps2bf16 (the avx512_bf16.c build only) reads f32 subnormals as
+ * zero, which the scalar rounding does not: its helper here is for vectors
+ * known to hold none.
  */
 #ifndef DROPOUT_HALF_AVX512_H
 #define DROPOUT_HALF_AVX512_H
