@@ -161,9 +161,8 @@ typedef uint8_t keep_t;  /* a finished tile: one keep byte per element */
 
 /* Tile elements [k, end) of the tile at element `done` of the call, from
  * keep bytes kb (kb[k]: element k of the tile). */
-static inline __attribute__((always_inline)) void out_range(const out_avx2 *out, const uint8_t *kb,
-                                                           size_t len, size_t done, size_t k,
-                                                           size_t end)
+KERNELS_INLINE void out_range(const out_avx2 *out, const uint8_t *kb, size_t len, size_t done,
+                              size_t k, size_t end)
 {
     (void)len;
     switch (out->kind) {
@@ -256,10 +255,8 @@ static inline __attribute__((always_inline)) void out_range(const out_avx2 *out,
  * loads, multiplies and stores run while the rounds' multiplies wait on
  * each other (interleaved in the source, so the core's window always holds
  * both kinds of work). */
-static inline __attribute__((always_inline)) void philox_dense_avx2(const philox_avx2 *px,
-                                                                   uint64_t block,
-                                                                   __m256i out[4 * SETS],
-                                                                   const filler *fill)
+KERNELS_INLINE void philox_dense_avx2(const philox_avx2 *px, uint64_t block, __m256i out[4 * SETS],
+                                      const filler *fill)
 {
     const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
@@ -396,8 +393,8 @@ static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
 /* Group g of a tile: Philox of its 8 SETS blocks, keep = r < t0 as bytes,
  * and, when ties matter, the positions where r == t0 (a tie, 1 in 256) as
  * bits. */
-static inline __attribute__((always_inline)) void tile_group(tile_avx2 *t, const philox_avx2 *px,
-                                                            size_t g, const filler *fill, int ties)
+KERNELS_INLINE void tile_group(tile_avx2 *t, const philox_avx2 *px, size_t g, const filler *fill,
+                               int ties)
 {
     __m256i r[4 * SETS];
     philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill);

@@ -123,10 +123,8 @@ static inline uint64_t tile_bits_at(const uint64_t *bits, size_t k, size_t len)
  * 128-bit quarter's 8 into lo, 4-7 into hi, as exact f32; the rounding puts
  * them back in order.  A NaN product needs half.h's quieting; with s finite
  * only a NaN x makes one, and the common case has none. */
-static inline __attribute__((always_inline)) __m512i scale32_bf16_avx512(const uint16_t *x,
-                                                                        __m512 scale,
-                                                                        __mmask32 keep,
-                                                                        int s_finite)
+KERNELS_INLINE __m512i scale32_bf16_avx512(const uint16_t *x, __m512 scale, __mmask32 keep,
+                                           int s_finite)
 {
     const __m512i raw = _mm512_loadu_si512(x);
     const __m512i zero = _mm512_setzero_si512();
@@ -168,9 +166,8 @@ typedef uint64_t keep_t;  /* a finished tile: keep bits, 64 per word */
 
 /* Tile elements [k, end) of the tile at element `done` of the call.  Dropped
  * lanes: maskz_mul writes +0.0 whatever x is. */
-static inline __attribute__((always_inline)) void out_range(const out_avx512 *out,
-                                                           const uint64_t *bits, size_t len,
-                                                           size_t done, size_t k, size_t end)
+KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_t len, size_t done,
+                              size_t k, size_t end)
 {
     switch (out->kind) {
     case OUT_F32: {
@@ -328,9 +325,8 @@ static inline __attribute__((always_inline)) void out_range(const out_avx512 *ou
 #include "tile_filler.h"
 
 
-static inline __attribute__((always_inline)) void philox_dense_avx512(const philox_avx512 *px,
-                                                                 uint64_t block, __m512i out[4 * SETS],
-                                                                 const filler *fill)
+KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
+                                        __m512i out[4 * SETS], const filler *fill)
 {
     const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
     const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
@@ -457,9 +453,8 @@ static inline void tile_begin(tile_avx512 *t, uint64_t first, size_t len)
 /* Group g: Philox of its 16 SETS blocks; one unsigned byte compare per 64
  * elements gives 64 keep bits (r < t0) and, when ties matter, another the
  * tie bits (r == t0, 1 in 256). */
-static inline __attribute__((always_inline)) void tile_group(tile_avx512 *t,
-                                                            const philox_avx512 *px, size_t g,
-                                                            const filler *fill, int ties)
+KERNELS_INLINE void tile_group(tile_avx512 *t, const philox_avx512 *px, size_t g,
+                               const filler *fill, int ties)
 {
     __m512i r[4 * SETS];
     philox_dense_avx512(px, t->first / MASK_BLOCK_ELEMENTS + 16 * SETS * g, r, fill);

@@ -248,9 +248,9 @@ static inline uint16x4_t round_bf16_neon(float32x4_t v)
     return vmovn_u32(vbslq_u32(nan, quiet, rounded));
 }
 
-static inline __attribute__((always_inline)) void forward_half_neon(
-    const mask_stream *ms, uint64_t first, size_t n, float s, int bf16, const uint16_t *x,
-    uint16_t *y, uint8_t *mask, int stream)
+KERNELS_INLINE void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, float s,
+                                     int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
+                                     int stream)
 {
     (void)stream; /* no streaming stores on this ISA yet */
     philox_neon px;

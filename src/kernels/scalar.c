@@ -11,11 +11,9 @@
  */
 #include "kernels.h"
 
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
 /* ---- elements as f32 (f32, bf16, f16) --------------------------------------- */
 
-ALWAYS_INLINE float load_float(int dtype, const void *p, size_t k)
+KERNELS_INLINE float load_float(int dtype, const void *p, size_t k)
 {
     switch (dtype) {
     case DROPOUT_DTYPE_F32: return kernels_load_f32(p, k);
@@ -25,7 +23,7 @@ ALWAYS_INLINE float load_float(int dtype, const void *p, size_t k)
 }
 
 /* v rounded once to the dtype and stored. */
-ALWAYS_INLINE void store_float(int dtype, void *p, size_t k, float v)
+KERNELS_INLINE void store_float(int dtype, void *p, size_t k, float v)
 {
     switch (dtype) {
     case DROPOUT_DTYPE_F32: kernels_store_f32(p, k, v); break;
@@ -35,7 +33,7 @@ ALWAYS_INLINE void store_float(int dtype, void *p, size_t k, float v)
 }
 
 /* v rounded to the dtype, back in f32 (the identity for f32). */
-ALWAYS_INLINE float round_float(int dtype, float v)
+KERNELS_INLINE float round_float(int dtype, float v)
 {
     switch (dtype) {
     case DROPOUT_DTYPE_F32: return v;
@@ -48,8 +46,8 @@ ALWAYS_INLINE float round_float(int dtype, float v)
 
 /* A kept element is one multiply by s (never FMA, never divide); a dropped
  * one is +0.0 whatever x is (a select, not a multiply by zero). */
-ALWAYS_INLINE void apply_any(int dtype, size_t n, const kernel_consts *c, const uint8_t *bits,
-                             const void *x, void *y)
+KERNELS_INLINE void apply_any(int dtype, size_t n, const kernel_consts *c, const uint8_t *bits,
+                              const void *x, void *y)
 {
     for (size_t k = 0; k < n; k++) {
         if (dtype == DROPOUT_DTYPE_F64)
@@ -59,8 +57,8 @@ ALWAYS_INLINE void apply_any(int dtype, size_t n, const kernel_consts *c, const 
     }
 }
 
-ALWAYS_INLINE void affine_any(int dtype, size_t n, const kernel_consts *c, const uint8_t *bits,
-                              const void *x, void *y)
+KERNELS_INLINE void affine_any(int dtype, size_t n, const kernel_consts *c, const uint8_t *bits,
+                               const void *x, void *y)
 {
     for (size_t k = 0; k < n; k++) {
         if (dtype == DROPOUT_DTYPE_F64)
@@ -73,7 +71,7 @@ ALWAYS_INLINE void affine_any(int dtype, size_t n, const kernel_consts *c, const
     }
 }
 
-ALWAYS_INLINE void noise_any(int dtype, size_t n, const double *noise, const void *x, void *y)
+KERNELS_INLINE void noise_any(int dtype, size_t n, const double *noise, const void *x, void *y)
 {
     for (size_t k = 0; k < n; k++) {
         if (dtype == DROPOUT_DTYPE_F64)
@@ -85,9 +83,9 @@ ALWAYS_INLINE void noise_any(int dtype, size_t n, const double *noise, const voi
 
 /* t = x + bias; u = keep ? t * s : +0.0; y = residual + u, each rounded to
  * the dtype as the separate operations would, a NaN y the canonical one. */
-ALWAYS_INLINE void bias_residual_any(int dtype, size_t n, const kernel_consts *c,
-                                     const uint8_t *bits, const void *x, const void *bias,
-                                     const void *residual, void *y)
+KERNELS_INLINE void bias_residual_any(int dtype, size_t n, const kernel_consts *c,
+                                      const uint8_t *bits, const void *x, const void *bias,
+                                      const void *residual, void *y)
 {
     for (size_t k = 0; k < n; k++) {
         if (dtype == DROPOUT_DTYPE_F64) {
@@ -104,8 +102,8 @@ ALWAYS_INLINE void bias_residual_any(int dtype, size_t n, const kernel_consts *c
     }
 }
 
-ALWAYS_INLINE void column_sums_any(int dtype, size_t width, size_t rows, size_t stride,
-                                   const void *x, double *sum)
+KERNELS_INLINE void column_sums_any(int dtype, size_t width, size_t rows, size_t stride,
+                                    const void *x, double *sum)
 {
     for (size_t j = 0; j < width; j++) {
         double total = sum[j];
@@ -153,8 +151,8 @@ static void mask_scalar(const mask_stream *ms, uint64_t first, size_t n, uint8_t
 }
 
 /* The fused forward: 8 keep bits at a time, applied as apply_any does. */
-ALWAYS_INLINE void forward_any(int dtype, const mask_stream *ms, uint64_t first, size_t n,
-                               const kernel_consts *c, const void *x, void *y, uint8_t *mask)
+KERNELS_INLINE void forward_any(int dtype, const mask_stream *ms, uint64_t first, size_t n,
+                                const kernel_consts *c, const void *x, void *y, uint8_t *mask)
 {
     const size_t size = dtype == DROPOUT_DTYPE_F64 ? 8 : dtype == DROPOUT_DTYPE_F32 ? 4 : 2;
     for (size_t k = 0; k < n; k += 8) {

@@ -26,8 +26,7 @@ typedef struct filler {
  * FILL_ALIGN elements, anchor = begin, or the streaming head when begin is
  * 0 (so every part after the first starts on y's vector boundaries); part
  * 0 starts at begin itself. */
-static inline __attribute__((always_inline)) void fill_step(const filler *f, size_t i,
-                                                           size_t parts)
+KERNELS_INLINE void fill_step(const filler *f, size_t i, size_t parts)
 {
     if (f->out == NULL || f->begin >= f->end)
         return;

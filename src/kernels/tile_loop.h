@@ -30,10 +30,8 @@
 #ifndef DROPOUT_KERNELS_TILE_LOOP_H
 #define DROPOUT_KERNELS_TILE_LOOP_H
 
-static inline __attribute__((always_inline)) void run_tiles_with(const mask_stream *ms,
-                                                                uint64_t first, size_t n,
-                                                                const out_t *out, uint8_t *mask,
-                                                                int ties)
+KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t n,
+                                   const out_t *out, uint8_t *mask, int ties)
 {
     philox_t px;
     philox_init(&px, ms);
@@ -88,9 +86,8 @@ static inline __attribute__((always_inline)) void run_tiles_with(const mask_stre
  * a tie drops like any r > t0, so the groups look for no ties at all (one
  * compare and its bookkeeping less per vector of bytes).  Measured on Zen 4,
  * f32 at n = 2^16, p = 0.5, alternating: see docs/performance.md. */
-static inline __attribute__((always_inline)) void run_tiles(const mask_stream *ms, uint64_t first,
-                                                           size_t n, const out_t *out,
-                                                           uint8_t *mask)
+KERNELS_INLINE void run_tiles(const mask_stream *ms, uint64_t first, size_t n, const out_t *out,
+                              uint8_t *mask)
 {
     if (ms->tlow == 0)
         run_tiles_with(ms, first, n, out, mask, 0);
@@ -100,12 +97,9 @@ static inline __attribute__((always_inline)) void run_tiles(const mask_stream *m
 
 /* The fused forward of one element type: streaming stores from y's first
  * VECTOR_BYTES boundary when asked and y is element-aligned. */
-static inline __attribute__((always_inline)) void tile_forward(int kind, size_t elem_size,
-                                                              const mask_stream *ms,
-                                                              uint64_t first, size_t n,
-                                                              const kernel_consts *c,
-                                                              const void *x, void *y,
-                                                              uint8_t *mask, int nontemporal)
+KERNELS_INLINE void tile_forward(int kind, size_t elem_size, const mask_stream *ms, uint64_t first,
+                                 size_t n, const kernel_consts *c, const void *x, void *y,
+                                 uint8_t *mask, int nontemporal)
 {
     const int stream = nontemporal && kernels_nontemporal_ok(y, elem_size);
     const out_t out = {.kind = kind, .x = x, .y = y, .s = c->s32, .s64 = c->s,
