@@ -321,48 +321,58 @@ KERNELS_INLINE void philox_dense_avx2(const philox_avx2 *px, uint64_t block, __m
     }
 }
 
-/* The tie draws of `count` elements base + pos[i], 8 at a time (two wide
- * sets of 4):  keep[pos[i]] = (philox({lo(e), hi(e), lo(stream), hi(stream)},
- * tie_key)[0] & 0xFFFFFF) < tlow ? 0xFF : 0x00.  Requires tlow != 0. */
-static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t *pos,
-                           size_t count, uint8_t *keep)
+/* Tie draws of SETS4 x 4 elements base + pos[0 ... 4 SETS4 - 1], one per
+ * 64-bit lane: bit i of the result is set if (philox({lo(e), hi(e),
+ * lo(stream), hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  The indices are
+ * widened in a register (no scalar stores for a vector load to wait on). */
+KERNELS_INLINE unsigned tie_draws_avx2_sets(const philox_avx2 *px, __m256i base,
+                                            const uint16_t *pos, int sets4)
 {
     const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi64x(PHILOX_M1);
     const __m256i low24 = _mm256_set1_epi64x(0xFFFFFF);
+    __m256i c0[2], c1[2], c2[2], c3[2];
+    for (int t = 0; t < sets4; t++) {
+        const __m256i e = _mm256_add_epi64(
+            base, _mm256_cvtepu16_epi64(_mm_loadl_epi64((const __m128i *)(pos + 4 * t))));
+        c0[t] = e;                        /* lo(e) in the low 32 bits */
+        c1[t] = _mm256_srli_epi64(e, 32); /* hi(e) */
+        c2[t] = px->stream_lo;
+        c3[t] = px->stream_hi;
+    }
+    /* 10 rounds: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
+    for (int r = 0; r < PHILOX_ROUNDS; r++) {
+        for (int t = 0; t < sets4; t++) {
+            __m256i product0 = _mm256_mul_epu32(c0[t], m0);
+            __m256i product1 = _mm256_mul_epu32(c2[t], m1);
+            __m256i c1_key = _mm256_xor_si256(c1[t], px->tie_key0[r]);
+            __m256i c3_key = _mm256_xor_si256(c3[t], px->tie_key1[r]);
+            c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
+            c1[t] = product1;
+            c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
+            c3[t] = product0;
+        }
+    }
+    unsigned bits = 0;
+    for (int t = 0; t < sets4; t++) { /* keep = (word 0 & 0xFFFFFF) < tlow */
+        __m256i kept = _mm256_cmpgt_epi64(px->tlow, _mm256_and_si256(c0[t], low24));
+        bits |= (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(kept)) << (4 * t);
+    }
+    return bits;
+}
+
+/* The tie draws of `count` elements base + pos[i]: 8 at a time, or 4 when
+ * no more than 4 are left.  pos[] must be readable, zero or not, up to 8
+ * entries past count (the lanes past count are drawn and ignored).
+ * keep[pos[i]] = 0xFF if element base + pos[i] is kept, else 0x00.
+ * Requires tlow != 0. */
+static void tie_draws_avx2(const philox_avx2 *px, uint64_t base, const uint16_t *pos,
+                           size_t count, uint8_t *keep)
+{
+    const __m256i basev = _mm256_set1_epi64x((long long)base);
     for (size_t b = 0; b < count; b += 8) {
-        /* e = base + pos, the last one repeated to fill 8 lanes */
-        uint64_t index[8];
-        for (size_t i = 0; i < 8; i++)
-            index[i] = base + pos[b + i < count ? b + i : count - 1];
-        __m256i c0[2], c1[2], c2[2], c3[2];
-        for (int t = 0; t < 2; t++) {
-            __m256i e = _mm256_loadu_si256((const __m256i *)(index + 4 * t));
-            c0[t] = e;                        /* lo(e) in the low 32 bits */
-            c1[t] = _mm256_srli_epi64(e, 32); /* hi(e) */
-            c2[t] = px->stream_lo;
-            c3[t] = px->stream_hi;
-        }
-        /* 10 rounds: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0 */
-        for (int r = 0; r < PHILOX_ROUNDS; r++) {
-            for (int t = 0; t < 2; t++) {
-                __m256i product0 = _mm256_mul_epu32(c0[t], m0);
-                __m256i product1 = _mm256_mul_epu32(c2[t], m1);
-                __m256i c1_key = _mm256_xor_si256(c1[t], px->tie_key0[r]);
-                __m256i c3_key = _mm256_xor_si256(c3[t], px->tie_key1[r]);
-                c0[t] = _mm256_xor_si256(_mm256_srli_epi64(product1, 32), c1_key);
-                c1[t] = product1;
-                c2[t] = _mm256_xor_si256(_mm256_shuffle_epi32(product0, 0xB1), c3_key);
-                c3[t] = product0;
-            }
-        }
-        /* keep = (word 0 & 0xFFFFFF) < tlow, one bit per lane */
-        unsigned bits = 0;
-        for (int t = 0; t < 2; t++) {
-            __m256i v = _mm256_and_si256(c0[t], low24);
-            __m256i kept = _mm256_cmpgt_epi64(px->tlow, v);
-            bits |= (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(kept)) << (4 * t);
-        }
+        const unsigned bits = count - b > 4 ? tie_draws_avx2_sets(px, basev, pos + b, 2)
+                                            : tie_draws_avx2_sets(px, basev, pos + b, 1);
         for (size_t i = 0; i < 8 && b + i < count; i++)
             keep[pos[b + i]] = (bits >> i) & 1u ? 0xFF : 0x00;
     }
@@ -418,15 +428,15 @@ KERNELS_INLINE void tile_group(tile_avx2 *t, const philox_avx2 *px, size_t g, co
 }
 
 /* After every group: the ties of the tile in one batch, their positions
- * first, then the tie draws 8 at a time.  Ties before o or past o + len
- * belong to other tiles; with tlow == 0 every tie drops, as its keep byte
- * already says. */
+ * first, then the tie draws (8 or 4 at a time).  Ties before o or past
+ * o + len belong to other tiles; with tlow == 0 every tie drops, as its
+ * keep byte already says. */
 static void tile_finish(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *px)
 {
     memset(t->keep + GROUP * t->groups, 0, 32);
     if (ms->tlow == 0 || t->tie_words == 0)
         return;
-    uint16_t tie_pos[TILE + GROUP];
+    uint16_t tie_pos[TILE + GROUP + 8];
     size_t tie_count = 0;
     for (size_t i = 0; i < t->tie_words; i++) {
         for (uint32_t b = t->tie_bits[i]; b != 0; b &= b - 1) {
@@ -435,8 +445,10 @@ static void tile_finish(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *
             tie_count += (pos >= t->o) & (pos < t->o + t->len);
         }
     }
-    if (tie_count)
+    if (tie_count) {
+        memset(tie_pos + tie_count, 0, 8 * sizeof tie_pos[0]); /* lanes past the last tie */
         tie_draws_avx2(px, t->first - t->o, tie_pos, tie_count, t->keep);
+    }
 }
 
 /* Packed mask bits of keep[0 ... len - 1] into mask[0 ... ceil(len/8) - 1]:

@@ -393,34 +393,46 @@ KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
     }
 }
 
-/* The tie draws of `count` elements base + pos[i], 16 at a time (two wide
- * sets of 8): bit pos[i] of raw is set if (philox({lo(e), hi(e), lo(stream),
- * hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  Requires tlow != 0. */
+/* Tie draws of SETS8 x 8 elements base + pos[0 ... 8 SETS8 - 1], one per
+ * 64-bit lane: bit i of the result is set if (philox({lo(e), hi(e),
+ * lo(stream), hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  The indices are
+ * widened in a register (no scalar stores for a vector load to wait on). */
+KERNELS_INLINE unsigned tie_draws_avx512_sets(const philox_avx512 *px, __m512i base,
+                                              const uint16_t *pos, int sets8)
+{
+    const __m512i low24 = _mm512_set1_epi64(0xFFFFFF);
+    __m512i c0[2], c1[2], c2[2], c3[2];
+    for (int t = 0; t < sets8; t++) {
+        const __m512i e = _mm512_add_epi64(
+            base, _mm512_cvtepu16_epi64(_mm_loadu_si128((const __m128i *)(pos + 8 * t))));
+        c0[t] = e;                        /* lo(e) in the low 32 bits */
+        c1[t] = _mm512_srli_epi64(e, 32); /* hi(e) */
+        c2[t] = px->stream_lo;
+        c3[t] = px->stream_hi;
+    }
+    for (int r = 0; r < PHILOX_ROUNDS; r++)
+        for (int t = 0; t < sets8; t++)
+            philox_round_avx512(&c0[t], &c1[t], &c2[t], &c3[t], px->tie_key0[r], px->tie_key1[r]);
+    unsigned bits = 0;
+    for (int t = 0; t < sets8; t++) /* keep = (word 0 & 0xFFFFFF) < tlow */
+        bits |= (unsigned)_mm512_cmplt_epu64_mask(_mm512_and_si512(c0[t], low24), px->tlow)
+                << (8 * t);
+    return bits;
+}
+
+/* The tie draws of `count` elements base + pos[i]: 16 at a time, or 8 when
+ * no more than 8 are left (at p = 0.1 a tile holds 8 ties on average, so
+ * most tiles need one vector of draws, not two).  pos[] must be readable,
+ * zero or not, up to 16 entries past count (the lanes past count are drawn
+ * and ignored).  Bit pos[i] of raw is set if element base + pos[i] is
+ * kept.  Requires tlow != 0. */
 static void tie_draws_avx512(const philox_avx512 *px, uint64_t base, const uint16_t *pos,
                              size_t count, uint64_t *raw)
 {
-    const __m512i low24 = _mm512_set1_epi64(0xFFFFFF);
+    const __m512i basev = _mm512_set1_epi64((long long)base);
     for (size_t b = 0; b < count; b += 16) {
-        /* e = base + pos, the last one repeated to fill 16 lanes */
-        uint64_t index[16];
-        for (size_t i = 0; i < 16; i++)
-            index[i] = base + pos[b + i < count ? b + i : count - 1];
-        __m512i c0[2], c1[2], c2[2], c3[2];
-        for (int t = 0; t < 2; t++) {
-            __m512i e = _mm512_loadu_si512(index + 8 * t);
-            c0[t] = e;                        /* lo(e) in the low 32 bits */
-            c1[t] = _mm512_srli_epi64(e, 32); /* hi(e) */
-            c2[t] = px->stream_lo;
-            c3[t] = px->stream_hi;
-        }
-        for (int r = 0; r < PHILOX_ROUNDS; r++)
-            for (int t = 0; t < 2; t++)
-                philox_round_avx512(&c0[t], &c1[t], &c2[t], &c3[t], px->tie_key0[r],
-                                    px->tie_key1[r]);
-        /* keep = (word 0 & 0xFFFFFF) < tlow */
-        unsigned bits = _mm512_cmplt_epu64_mask(_mm512_and_si512(c0[0], low24), px->tlow) |
-                        (unsigned)_mm512_cmplt_epu64_mask(_mm512_and_si512(c0[1], low24), px->tlow)
-                            << 8;
+        const unsigned bits = count - b > 8 ? tie_draws_avx512_sets(px, basev, pos + b, 2)
+                                            : tie_draws_avx512_sets(px, basev, pos + b, 1);
         for (size_t i = 0; i < 16 && b + i < count; i++)
             raw[pos[b + i] / 64] |= (uint64_t)((bits >> i) & 1u) << (pos[b + i] % 64);
     }
@@ -482,7 +494,7 @@ static void tile_finish(tile_avx512 *t, const mask_stream *ms, const philox_avx5
     const size_t o = t->o, len = t->len;
     t->raw[GROUP_WORDS * t->groups] = 0;
     if (ms->tlow != 0 && t->tie_words != 0) {
-        uint16_t tie_pos[TILE + GROUP];
+        uint16_t tie_pos[TILE + GROUP + 16];
         size_t tie_count = 0;
         for (size_t i = 0; i < t->tie_words; i++) {
             for (uint64_t b = t->tie_bits[i]; b != 0; b &= b - 1) {
@@ -491,8 +503,10 @@ static void tile_finish(tile_avx512 *t, const mask_stream *ms, const philox_avx5
                 tie_count += (pos >= o) & (pos < o + len);
             }
         }
-        if (tie_count)
+        if (tie_count) {
+            memset(tie_pos + tie_count, 0, 16 * sizeof tie_pos[0]); /* lanes past the last tie */
             tie_draws_avx512(px, t->first - o, tie_pos, tie_count, t->raw);
+        }
     }
     const size_t words = (len + 63) / 64;
     for (size_t w = 0; w < words; w++)

@@ -70,6 +70,9 @@ typedef union { uint16_t h[16]; uint32_t d[8]; } __m256i;
 I __m256i _mm256_loadu_si256(const void *p){ __m256i v; memcpy(&v,p,32); return v; }
 I void _mm256_storeu_si256(void *p, __m256i v){ memcpy(p,&v,32); }
 I __m512i _mm512_cvtepu16_epi32(__m256i a){ __m512i r; for(int i=0;i<16;i++) r.d[i]=a.h[i]; return r; }
+typedef union { uint16_t h[8]; uint64_t q[2]; } __m128i;
+I __m128i _mm_loadu_si128(const void *p){ __m128i v; memcpy(&v,p,16); return v; }
+I __m512i _mm512_cvtepu16_epi64(__m128i a){ __m512i r; for(int i=0;i<8;i++) r.q[i]=a.h[i]; return r; }
 I __m256i _mm512_cvtepi32_epi16(__m512i a){ __m256i r; for(int i=0;i<16;i++) r.h[i]=(uint16_t)a.d[i]; return r; }
 I __m512i _mm512_slli_epi32(__m512i a, unsigned n){ for(int i=0;i<16;i++) a.d[i]=n>31?0:a.d[i]<<n; return a; }
 I __m512i _mm512_srli_epi32(__m512i a, unsigned n){ for(int i=0;i<16;i++) a.d[i]=n>31?0:a.d[i]>>n; return a; }
