@@ -130,17 +130,16 @@ KERNELS_INLINE __m512i scale32_bf16_avx512(const uint16_t *x, __m512 scale, __mm
     const __m512i zero = _mm512_setzero_si512();
     const __m512 lo = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, raw)), scale);
     const __m512 hi = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, raw)), scale);
+#ifdef KERNELS_AVX512_BF16
+    /* vcvtne2ps2bf16 gives half.h's bits for every product, NaN included,
+     * but reads f32 subnormals as zero: only products with none take it */
+    if ((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) == 0)
+        return half_convert_bf16_pair_avx512_normal(lo, hi, keep);
+#endif
     const __mmask32 nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(raw, _mm512_set1_epi16(0x7FFF)),
                                                   _mm512_set1_epi16(0x7F80));
-    if (s_finite && nan == 0) {
-#ifdef KERNELS_AVX512_BF16
-        /* vcvtne2ps2bf16 rounds to nearest-even like half.h, but reads f32
-         * subnormals as zero: only products with none take it */
-        if ((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) == 0)
-            return half_convert_bf16_pair_avx512_normal(lo, hi, keep);
-#endif
+    if (s_finite && nan == 0)
         return half_round_bf16_pair_avx512_finite(lo, hi, keep);
-    }
     return _mm512_maskz_mov_epi16(
         keep, _mm512_packus_epi32(half_round_bf16_avx512(lo), half_round_bf16_avx512(hi)));
 }
