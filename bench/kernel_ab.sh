@@ -2,7 +2,8 @@
 # kernel_ab.sh REV_A REV_B [p [n [op [rounds]]]] — the x86 kernel file of two
 # git revisions ("." for the working tree), timed against each other and
 # the Philox-only loop of `dropout bench` in one process (kernel_ab.c).
-# ISA=avx2 times src/kernels/avx2.c (default avx512.c).  Run from the root
+# ISA=avx2 times src/kernels/avx2.c, ISA=avx512_bf16 the avx512_bf16.c build
+# (default avx512.c).  Run from the root
 # of the tree, with a built $BUILD_DIR/src/libdropout.a (default build/;
 # for everything but the two kernel files).  tests/simd.cmake runs it once
 # per runnable ISA (both sides the working tree: they must agree bit for bit).
@@ -13,8 +14,9 @@ build=${BUILD_DIR:-build}
 cc=${CC:-cc}
 case $isa in
   avx512) flags="-mavx512f -mavx512bw -mavx512vl"; level=2 ;;
+  avx512_bf16) flags="-mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16"; level=2 ;;
   avx2) flags="-mavx2 -mf16c"; level=1 ;;
-  *) echo "kernel_ab.sh: ISA is avx512 or avx2" >&2; exit 2 ;;
+  *) echo "kernel_ab.sh: ISA is avx512, avx512_bf16 or avx2" >&2; exit 2 ;;
 esac
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -119,10 +119,42 @@ static inline uint64_t tile_bits_at(const uint64_t *bits, size_t k, size_t len)
 
 /* 32 bf16 elements: keep ? round((float)x * s) : +0, the rounding on every
  * lane and the dropped ones zeroed after it (a kept lane's bits do not
- * depend on its neighbours).  Unpack with zero puts elements 0-3 of each
- * 128-bit quarter's 8 into lo, 4-7 into hi, as exact f32; the rounding puts
- * them back in order.  A NaN product needs half.h's quieting; with s finite
- * only a NaN x makes one, and the common case has none. */
+ * depend on its neighbours). */
+#ifdef KERNELS_AVX512_BF16
+/* With AVX512_BF16 (avx512_bf16.c): a zeroing word permute puts elements
+ * 0-15 into lo and 16-31 into hi as exact f32 (each word the high half of
+ * its lane), so vcvtne2ps2bf16 writes the 32 results in order and zeroes
+ * the dropped lanes in the same instruction.  It gives half.h's bits for
+ * every product, NaN included, but reads f32 subnormals as zero: a vector
+ * with a subnormal product takes half.h's recipe. */
+KERNELS_INLINE __m512i scale32_bf16_avx512(const uint16_t *x, __m512 scale, __mmask32 keep,
+                                           int s_finite)
+{
+    /* word 2i + 1 of lo (hi) is element i (16 + i); the even words zero */
+    static const uint16_t order[2][32] = {
+        {0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7,
+         0, 8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15},
+        {0, 16, 0, 17, 0, 18, 0, 19, 0, 20, 0, 21, 0, 22, 0, 23,
+         0, 24, 0, 25, 0, 26, 0, 27, 0, 28, 0, 29, 0, 30, 0, 31}};
+    const __m512i raw = _mm512_loadu_si512(x);
+    const __m512 lo = _mm512_mul_ps(
+        _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, _mm512_loadu_si512(order[0]), raw)),
+        scale);
+    const __m512 hi = _mm512_mul_ps(
+        _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, _mm512_loadu_si512(order[1]), raw)),
+        scale);
+    (void)s_finite; /* a NaN product rounds the same either way */
+    if ((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) == 0)
+        return (__m512i)_mm512_maskz_cvtne2ps_pbh(keep, hi, lo);
+    const __m256i r_lo = _mm512_cvtepi32_epi16(half_round_bf16_avx512(lo));
+    const __m256i r_hi = _mm512_cvtepi32_epi16(half_round_bf16_avx512(hi));
+    return _mm512_maskz_mov_epi16(keep, _mm512_inserti64x4(_mm512_castsi256_si512(r_lo), r_hi, 1));
+}
+#else
+/* Unpack with zero puts elements 0-3 of each 128-bit quarter's 8 into lo,
+ * 4-7 into hi, as exact f32; the rounding puts them back in order.  A NaN
+ * product needs half.h's quieting; with s finite only a NaN x makes one,
+ * and the common case has none. */
 KERNELS_INLINE __m512i scale32_bf16_avx512(const uint16_t *x, __m512 scale, __mmask32 keep,
                                            int s_finite)
 {
@@ -132,18 +164,12 @@ KERNELS_INLINE __m512i scale32_bf16_avx512(const uint16_t *x, __m512 scale, __mm
     const __m512 hi = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, raw)), scale);
     const __mmask32 nan = _mm512_cmpgt_epi16_mask(_mm512_and_si512(raw, _mm512_set1_epi16(0x7FFF)),
                                                   _mm512_set1_epi16(0x7F80));
-    if (s_finite && nan == 0) {
-#ifdef KERNELS_AVX512_BF16
-        /* vcvtne2ps2bf16 rounds to nearest-even like half.h, but reads f32
-         * subnormals as zero: only products with none take it */
-        if ((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) == 0)
-            return half_convert_bf16_pair_avx512_normal(lo, hi, keep);
-#endif
+    if (s_finite && nan == 0)
         return half_round_bf16_pair_avx512_finite(lo, hi, keep);
-    }
     return _mm512_maskz_mov_epi16(
         keep, _mm512_packus_epi32(half_round_bf16_avx512(lo), half_round_bf16_avx512(hi)));
 }
+#endif
 
 /* ---- the operations: keep bits -> elements ----------------------------------- */
 

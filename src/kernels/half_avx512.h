@@ -1,9 +1,8 @@
 /*
  * half_avx512.h — bf16 rounding for f32 lanes with AVX-512 (avx512.c).  The
- * recipe is half.h's, so the bits are those of the scalar reference.
- * vcvtne2ps2bf16 (the avx512_bf16.c build only) reads f32 subnormals as
- * zero, which the scalar rounding does not: its helper here is for vectors
- * known to hold none.
+ * recipe is half.h's, so the bits are those of the scalar reference.  (The
+ * avx512_bf16.c build rounds with vcvtne2ps2bf16 instead where that gives
+ * the same bits: avx512.c, scale32_bf16_avx512.)
  */
 #ifndef DROPOUT_HALF_AVX512_H
 #define DROPOUT_HALF_AVX512_H
@@ -56,23 +55,5 @@ static inline __m512i half_round_bf16_pair_avx512_finite(__m512 lo, __m512 hi, _
     t1 = _mm512_mask_add_epi32(t1, _mm512_test_epi32_mask(b1, lsb_bit), t1, one);
     return _mm512_maskz_permutex2var_epi16(keep, t0, _mm512_loadu_si512(order), t1);
 }
-
-#ifdef KERNELS_AVX512_BF16
-/* The same as half_round_bf16_pair_avx512_finite for lanes that also hold
- * no f32 subnormal (vcvtne2ps2bf16 rounds to nearest-even, as half.h does,
- * but reads subnormals as zero): one conversion of both vectors, whose
- * words come out as lo's 16 then hi's 16, and one word permute back to
- * element order that zeroes the dropped lanes.  About 10 % faster bf16
- * forward in cache (Zen 4, n = 2^16, bench/kernel_ab.sh). */
-static inline __m512i half_convert_bf16_pair_avx512_normal(__m512 lo, __m512 hi, __mmask32 keep)
-{
-    /* output word e = 8q + j: word 4q + j of lo's (j < 4), 16 + 4q + j - 4 of hi's */
-    static const uint16_t order[32] = {0,  1,  2,  3,  16, 17, 18, 19, 4,  5,  6,
-                                       7,  20, 21, 22, 23, 8,  9,  10, 11, 24, 25,
-                                       26, 27, 12, 13, 14, 15, 28, 29, 30, 31};
-    const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-    return _mm512_maskz_permutexvar_epi16(keep, _mm512_loadu_si512(order), words);
-}
-#endif
 
 #endif /* DROPOUT_HALF_AVX512_H */
