@@ -162,79 +162,6 @@ static void mask_neon(const mask_stream *ms, uint64_t first, size_t n, uint8_t *
     }
 }
 
-static void forward_f32_neon(const mask_stream *ms, uint64_t first, size_t n,
-                             const kernel_consts *c, const void *x_, void *y_, uint8_t *mask,
-                             int stream)
-{
-    const float *x = x_, s = c->s32;
-    float *y = y_;
-    (void)stream; /* no streaming stores on this ISA yet */
-    philox_neon px;
-    philox_neon_init(&px, ms);
-    uint8_t keep[KEEP_BYTES];
-    const float32x4_t scale = vdupq_n_f32(s);
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        const uint8_t *kb = keep + tile_keep_neon(ms, &px, first + done, len, keep);
-        const float *xt = x + done;
-        float *yt = y + done;
-        size_t k = 0;
-        for (; k + 8 <= len; k += 8) {
-            /* 8 keep bytes widened to two vectors of 4 lane masks */
-            int16x8_t wide = vmovl_s8(vreinterpret_s8_u8(vld1_u8(kb + k)));
-            uint32x4_t lanes0 = vreinterpretq_u32_s32(vmovl_s16(vget_low_s16(wide)));
-            uint32x4_t lanes1 = vreinterpretq_u32_s32(vmovl_s16(vget_high_s16(wide)));
-            /* y = keep ? x * s : +0.0 */
-            uint32x4_t p0 = vreinterpretq_u32_f32(vmulq_f32(vld1q_f32(xt + k), scale));
-            uint32x4_t p1 = vreinterpretq_u32_f32(vmulq_f32(vld1q_f32(xt + k + 4), scale));
-            vst1q_f32(yt + k, vreinterpretq_f32_u32(vandq_u32(p0, lanes0)));
-            vst1q_f32(yt + k + 4, vreinterpretq_f32_u32(vandq_u32(p1, lanes1)));
-        }
-        for (; k < len; k++)
-            yt[k] = kb[k] ? xt[k] * s : 0.0f;
-        if (mask)
-            pack_keep_neon(kb, len, mask + done / 8);
-    }
-}
-
-static void forward_f64_neon(const mask_stream *ms, uint64_t first, size_t n,
-                             const kernel_consts *c, const void *x_, void *y_, uint8_t *mask,
-                             int stream)
-{
-    const double *x = x_, s = c->s;
-    double *y = y_;
-    (void)stream; /* no streaming stores on this ISA yet */
-    philox_neon px;
-    philox_neon_init(&px, ms);
-    uint8_t keep[KEEP_BYTES];
-    const float64x2_t scale = vdupq_n_f64(s);
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        const uint8_t *kb = keep + tile_keep_neon(ms, &px, first + done, len, keep);
-        const double *xt = x + done;
-        double *yt = y + done;
-        size_t k = 0;
-        for (; k + 4 <= len; k += 4) {
-            /* 4 keep bytes widened to two vectors of 2 lane masks */
-            uint32_t four;
-            memcpy(&four, kb + k, 4);
-            int16x8_t w16 = vmovl_s8(vreinterpret_s8_u32(vdup_n_u32(four)));
-            int32x4_t w32 = vmovl_s16(vget_low_s16(w16));
-            uint64x2_t lanes0 = vreinterpretq_u64_s64(vmovl_s32(vget_low_s32(w32)));
-            uint64x2_t lanes1 = vreinterpretq_u64_s64(vmovl_s32(vget_high_s32(w32)));
-            /* y = keep ? x * s : +0.0 */
-            uint64x2_t p0 = vreinterpretq_u64_f64(vmulq_f64(vld1q_f64(xt + k), scale));
-            uint64x2_t p1 = vreinterpretq_u64_f64(vmulq_f64(vld1q_f64(xt + k + 2), scale));
-            vst1q_f64(yt + k, vreinterpretq_f64_u64(vandq_u64(p0, lanes0)));
-            vst1q_f64(yt + k + 2, vreinterpretq_f64_u64(vandq_u64(p1, lanes1)));
-        }
-        for (; k < len; k++)
-            yt[k] = kb[k] ? xt[k] * s : 0.0;
-        if (mask)
-            pack_keep_neon(kb, len, mask + done / 8);
-    }
-}
-
 /* 8 bf16 lanes of f32 bits (4 + 4) -> bf16, round to nearest-even, NaN
  * quieted: half.h's recipe  nan ? (b >> 16) | 0x40 : (b + 0x7FFF + ((b >> 16) & 1)) >> 16 */
 static inline uint16x4_t round_bf16_neon(float32x4_t v)
@@ -248,27 +175,63 @@ static inline uint16x4_t round_bf16_neon(float32x4_t v)
     return vmovn_u32(vbslq_u32(nan, quiet, rounded));
 }
 
-KERNELS_INLINE void forward_half_neon(const mask_stream *ms, uint64_t first, size_t n, float s,
-                                     int bf16, const uint16_t *x, uint16_t *y, uint8_t *mask,
-                                     int stream)
+/* Elements [0, len) of one tile from its keep bytes kb (0xFF or 0x00):
+ * y = keep ? x * s : +0.0; bf16/f16 round every lane, then the keep bytes
+ * zero the dropped ones (0x0000 is +0.0). */
+KERNELS_INLINE void out_tile_neon(int dtype, const kernel_consts *c, const uint8_t *kb, size_t len,
+                                  const void *x_, void *y_)
 {
-    (void)stream; /* no streaming stores on this ISA yet */
-    philox_neon px;
-    philox_neon_init(&px, ms);
-    uint8_t keep[KEEP_BYTES];
-    const float32x4_t scale = vdupq_n_f32(s);
-    for (size_t done = 0; done < n; done += TILE) {
-        size_t len = n - done < TILE ? n - done : TILE;
-        const uint8_t *kb = keep + tile_keep_neon(ms, &px, first + done, len, keep);
-        const uint16_t *xt = x + done;
-        uint16_t *yt = y + done;
-        size_t k = 0;
+    size_t k = 0;
+    switch (dtype) {
+    case DROPOUT_DTYPE_F32: {
+        const float *x = x_, s = c->s32;
+        float *y = y_;
+        const float32x4_t scale = vdupq_n_f32(s);
         for (; k + 8 <= len; k += 8) {
-            /* y = keep ? round((float)x * s) : +0: every lane is rounded,
-             * then the 8 keep bytes, widened to 16-bit lane masks, zero the
-             * dropped ones (0x0000 is +0.0) */
+            /* 8 keep bytes widened to two vectors of 4 lane masks */
+            int16x8_t wide = vmovl_s8(vreinterpret_s8_u8(vld1_u8(kb + k)));
+            uint32x4_t lanes0 = vreinterpretq_u32_s32(vmovl_s16(vget_low_s16(wide)));
+            uint32x4_t lanes1 = vreinterpretq_u32_s32(vmovl_s16(vget_high_s16(wide)));
+            uint32x4_t p0 = vreinterpretq_u32_f32(vmulq_f32(vld1q_f32(x + k), scale));
+            uint32x4_t p1 = vreinterpretq_u32_f32(vmulq_f32(vld1q_f32(x + k + 4), scale));
+            vst1q_f32(y + k, vreinterpretq_f32_u32(vandq_u32(p0, lanes0)));
+            vst1q_f32(y + k + 4, vreinterpretq_f32_u32(vandq_u32(p1, lanes1)));
+        }
+        for (; k < len; k++)
+            kernels_store_f32(y, k, kb[k] ? kernels_load_f32(x, k) * s : 0.0f);
+        break;
+    }
+    case DROPOUT_DTYPE_F64: {
+        const double *x = x_, s = c->s;
+        double *y = y_;
+        const float64x2_t scale = vdupq_n_f64(s);
+        for (; k + 4 <= len; k += 4) {
+            /* 4 keep bytes widened to two vectors of 2 lane masks */
+            uint32_t four;
+            memcpy(&four, kb + k, 4);
+            int16x8_t w16 = vmovl_s8(vreinterpret_s8_u32(vdup_n_u32(four)));
+            int32x4_t w32 = vmovl_s16(vget_low_s16(w16));
+            uint64x2_t lanes0 = vreinterpretq_u64_s64(vmovl_s32(vget_low_s32(w32)));
+            uint64x2_t lanes1 = vreinterpretq_u64_s64(vmovl_s32(vget_high_s32(w32)));
+            uint64x2_t p0 = vreinterpretq_u64_f64(vmulq_f64(vld1q_f64(x + k), scale));
+            uint64x2_t p1 = vreinterpretq_u64_f64(vmulq_f64(vld1q_f64(x + k + 2), scale));
+            vst1q_f64(y + k, vreinterpretq_f64_u64(vandq_u64(p0, lanes0)));
+            vst1q_f64(y + k + 2, vreinterpretq_f64_u64(vandq_u64(p1, lanes1)));
+        }
+        for (; k < len; k++)
+            kernels_store_f64(y, k, kb[k] ? kernels_load_f64(x, k) * s : 0.0);
+        break;
+    }
+    default: {
+        const int bf16 = dtype == DROPOUT_DTYPE_BF16;
+        const uint16_t *x = x_;
+        uint16_t *y = y_;
+        const float s = c->s32;
+        const float32x4_t scale = vdupq_n_f32(s);
+        for (; k + 8 <= len; k += 8) {
+            /* the 8 keep bytes widened to 16-bit lane masks */
             uint16x8_t lanes = vreinterpretq_u16_s16(vmovl_s8(vreinterpret_s8_u8(vld1_u8(kb + k))));
-            uint16x8_t raw = vld1q_u16(xt + k);
+            uint16x8_t raw = vld1q_u16(x + k);
             uint16x8_t out;
             if (bf16) {
                 float32x4_t lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(raw), 16));
@@ -281,14 +244,46 @@ KERNELS_INLINE void forward_half_neon(const mask_stream *ms, uint64_t first, siz
                 out = vcombine_u16(vreinterpret_u16_f16(vcvt_f16_f32(vmulq_f32(lo, scale))),
                                    vreinterpret_u16_f16(vcvt_f16_f32(vmulq_f32(hi, scale))));
             }
-            vst1q_u16(yt + k, vandq_u16(out, lanes));
+            vst1q_u16(y + k, vandq_u16(out, lanes));
         }
         for (; k < len; k++) /* the last len % 8 elements of the call */
-            kernels_store_u16(yt, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(xt, k), s));
+            kernels_store_u16(y, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(x, k), s));
+        break;
+    }
+    }
+}
+
+/* The fused forward of one dtype, tile by tile: keep bytes, the elements,
+ * then the packed mask when asked. */
+KERNELS_INLINE void forward_neon(int dtype, size_t elem_size, const mask_stream *ms,
+                                 uint64_t first, size_t n, const kernel_consts *c, const void *x,
+                                 void *y, uint8_t *mask, int stream)
+{
+    (void)stream; /* no streaming stores on this ISA yet */
+    philox_neon px;
+    philox_neon_init(&px, ms);
+    uint8_t keep[KEEP_BYTES];
+    for (size_t done = 0; done < n; done += TILE) {
+        size_t len = n - done < TILE ? n - done : TILE;
+        const uint8_t *kb = keep + tile_keep_neon(ms, &px, first + done, len, keep);
+        out_tile_neon(dtype, c, kb, len, (const char *)x + done * elem_size,
+                      (char *)y + done * elem_size);
         if (mask)
             pack_keep_neon(kb, len, mask + done / 8);
     }
 }
+
+#define FORWARD_NEON_SLOT(name, dtype, elem_size)                                             \
+    static void name(const mask_stream *ms, uint64_t first, size_t n, const kernel_consts *c, \
+                     const void *x, void *y, uint8_t *mask, int stream)                       \
+    {                                                                                         \
+        forward_neon(dtype, elem_size, ms, first, n, c, x, y, mask, stream);                  \
+    }
+FORWARD_NEON_SLOT(forward_f32_neon, DROPOUT_DTYPE_F32, 4)
+FORWARD_NEON_SLOT(forward_f64_neon, DROPOUT_DTYPE_F64, 8)
+FORWARD_NEON_SLOT(forward_bf16_neon, DROPOUT_DTYPE_BF16, 2)
+FORWARD_NEON_SLOT(forward_f16_neon, DROPOUT_DTYPE_F16, 2)
+#undef FORWARD_NEON_SLOT
 
 static void apply_f32_neon(size_t n, const kernel_consts *c, const uint8_t *mask,
                            const void *dy_, void *dx_, int stream)
@@ -334,20 +329,6 @@ static void apply_f64_neon(size_t n, const kernel_consts *c, const uint8_t *mask
     }
     for (; k < n; k++)
         kernels_store_f64(dx, k, ((mask[k / 8] >> (k % 8)) & 1u) ? kernels_load_f64(dy, k) * s : 0.0);
-}
-
-static void forward_bf16_neon(const mask_stream *ms, uint64_t first, size_t n,
-                              const kernel_consts *c, const void *x, void *y, uint8_t *mask,
-                              int stream)
-{
-    forward_half_neon(ms, first, n, c->s32, 1, x, y, mask, stream);
-}
-
-static void forward_f16_neon(const mask_stream *ms, uint64_t first, size_t n,
-                             const kernel_consts *c, const void *x, void *y, uint8_t *mask,
-                             int stream)
-{
-    forward_half_neon(ms, first, n, c->s32, 0, x, y, mask, stream);
 }
 
 const dropout_kernels dropout_kernels_neon = {
