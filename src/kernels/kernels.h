@@ -213,6 +213,17 @@ typedef struct dropout_kernels {
                                        double *sum);
 } dropout_kernels;
 
+/* A forward slot of one element type that calls the ISA's dtype-generic
+ * forward impl(kind, elem_size, ms, first, n, c, x, y, mask, nontemporal),
+ * kind naming the type in impl's own terms (tile_loop.h, neon.c); impl is
+ * KERNELS_INLINE, so each slot is a loop of its own with the type folded. */
+#define KERNELS_FORWARD_SLOT(name, impl, kind, elem_size)                                     \
+    static void name(const mask_stream *ms, uint64_t first, size_t n, const kernel_consts *c, \
+                     const void *x, void *y, uint8_t *mask, int nontemporal)                  \
+    {                                                                                         \
+        impl(kind, elem_size, ms, first, n, c, x, y, mask, nontemporal);                      \
+    }
+
 /* Every slot, for kernels_complete and the tests: X(name) for the single
  * slots, D(name) for the slots indexed by dtype. */
 #define KERNELS_SLOTS(X, D) \

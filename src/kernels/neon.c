@@ -257,9 +257,9 @@ KERNELS_INLINE void out_tile_neon(int dtype, const kernel_consts *c, const uint8
  * then the packed mask when asked. */
 KERNELS_INLINE void forward_neon(int dtype, size_t elem_size, const mask_stream *ms,
                                  uint64_t first, size_t n, const kernel_consts *c, const void *x,
-                                 void *y, uint8_t *mask, int stream)
+                                 void *y, uint8_t *mask, int nontemporal)
 {
-    (void)stream; /* no streaming stores on this ISA yet */
+    (void)nontemporal; /* no streaming stores on this ISA yet */
     philox_neon px;
     philox_neon_init(&px, ms);
     uint8_t keep[KEEP_BYTES];
@@ -273,17 +273,10 @@ KERNELS_INLINE void forward_neon(int dtype, size_t elem_size, const mask_stream 
     }
 }
 
-#define FORWARD_NEON_SLOT(name, dtype, elem_size)                                             \
-    static void name(const mask_stream *ms, uint64_t first, size_t n, const kernel_consts *c, \
-                     const void *x, void *y, uint8_t *mask, int stream)                       \
-    {                                                                                         \
-        forward_neon(dtype, elem_size, ms, first, n, c, x, y, mask, stream);                  \
-    }
-FORWARD_NEON_SLOT(forward_f32_neon, DROPOUT_DTYPE_F32, 4)
-FORWARD_NEON_SLOT(forward_f64_neon, DROPOUT_DTYPE_F64, 8)
-FORWARD_NEON_SLOT(forward_bf16_neon, DROPOUT_DTYPE_BF16, 2)
-FORWARD_NEON_SLOT(forward_f16_neon, DROPOUT_DTYPE_F16, 2)
-#undef FORWARD_NEON_SLOT
+KERNELS_FORWARD_SLOT(forward_f32_neon, forward_neon, DROPOUT_DTYPE_F32, 4)
+KERNELS_FORWARD_SLOT(forward_f64_neon, forward_neon, DROPOUT_DTYPE_F64, 8)
+KERNELS_FORWARD_SLOT(forward_bf16_neon, forward_neon, DROPOUT_DTYPE_BF16, 2)
+KERNELS_FORWARD_SLOT(forward_f16_neon, forward_neon, DROPOUT_DTYPE_F16, 2)
 
 static void apply_f32_neon(size_t n, const kernel_consts *c, const uint8_t *mask,
                            const void *dy_, void *dx_, int stream)

@@ -109,17 +109,10 @@ KERNELS_INLINE void tile_forward(int kind, size_t elem_size, const mask_stream *
     run_tiles(ms, first, n, &out, mask);
 }
 
-#define TILE_FORWARD_SLOT(name, kind, elem_size)                                              \
-    static void name(const mask_stream *ms, uint64_t first, size_t n, const kernel_consts *c, \
-                     const void *x, void *y, uint8_t *mask, int nontemporal)                  \
-    {                                                                                         \
-        tile_forward(kind, elem_size, ms, first, n, c, x, y, mask, nontemporal);              \
-    }
-TILE_FORWARD_SLOT(tile_forward_f32, OUT_F32, 4)
-TILE_FORWARD_SLOT(tile_forward_f64, OUT_F64, 8)
-TILE_FORWARD_SLOT(tile_forward_bf16, OUT_BF16, 2)
-TILE_FORWARD_SLOT(tile_forward_f16, OUT_F16, 2)
-#undef TILE_FORWARD_SLOT
+KERNELS_FORWARD_SLOT(tile_forward_f32, tile_forward, OUT_F32, 4)
+KERNELS_FORWARD_SLOT(tile_forward_f64, tile_forward, OUT_F64, 8)
+KERNELS_FORWARD_SLOT(tile_forward_bf16, tile_forward, OUT_BF16, 2)
+KERNELS_FORWARD_SLOT(tile_forward_f16, tile_forward, OUT_F16, 2)
 
 #define TILE_FORWARD_SLOTS                                                                   \
     {                                                                                        \
