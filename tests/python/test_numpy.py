@@ -1,7 +1,8 @@
 """
 NumPy front end: dropout.forward / backward / mask against docs/SPEC.md.
 
-Known answers are the packed masks of SPEC section 4; the element rules are
+Known answers are the packed masks of SPEC section 4 (the first rows of
+tests/data/mask_v1_kat.txt); the element rules are
 SPEC section 1 checked bit for bit; errors are the library's status codes
 mapped to ValueError / TypeError.
 """
@@ -12,20 +13,11 @@ import unittest
 import numpy as np
 
 import dropout
+from test_kat import KAT_FILE, read_cases
 
-# SPEC section 4: (seed, stream, first, n, p, packed mask in hex).
-KNOWN_MASKS = [
-    (0x0, 0x0, 0, 64, 0.5, "4c45a0d2a9aee1f3"),
-    (0x2A, 0x7, 0, 64, 0.1, "fbfffdfc79feff7f"),
-    (0x2A, 0x7, 5, 20, 0.1, "ffef07"),
-    (0x2A, 0x7, 288, 16, 0.1, "cbdf"),
-    (0x2A, 0x7, 920, 8, 0.1, "fd"),
-    (0x123456789ABCDEF, 0xFEDCBA9876543210, 1000, 48, 0.3, "ee9f65febffd"),
-    (0x1, 0x2, 68719476728, 32, 0.25, "fbdfe9ff"),
-    (0x7, 0x0, 0, 40, 1e-06, "ffffffffff"),
-    (0x7, 0x0, 0, 16, 1.0, "0000"),
-    (0x7, 0x0, 0, 16, 0.0, "ffff"),
-]
+# SPEC section 4's table: the first 10 cases of tests/data/mask_v1_kat.txt
+# (seed, stream, first, n, p, packed mask in hex), read as test_kat reads them.
+KNOWN_MASKS = read_cases(KAT_FILE)[:10]
 
 FLOAT_TYPES = (np.float32, np.float64)
 
@@ -51,6 +43,12 @@ def awkward_values(n, dtype, seed=1):
 
 
 class KnownMasks(unittest.TestCase):
+    def setUp(self):
+        # a short or reordered file must fail, not check fewer rows
+        self.assertEqual(len(KNOWN_MASKS), 10)
+        self.assertEqual(KNOWN_MASKS[0], (0, 0, 0, 64, 0.5, "4c45a0d2a9aee1f3"))
+        self.assertEqual(KNOWN_MASKS[9], (7, 0, 0, 16, 0.0, "ffff"))
+
     def test_spec_section_4(self):
         for seed, stream, first, n, p, expected in KNOWN_MASKS:
             with self.subTest(seed=seed, stream=stream, first=first, p=p):
