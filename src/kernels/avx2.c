@@ -321,10 +321,10 @@ KERNELS_INLINE void philox_dense_avx2(const philox_avx2 *px, uint64_t block, __m
     }
 }
 
-/* Tie draws of SETS4 x 4 elements base + pos[0 ... 4 SETS4 - 1], one per
- * 64-bit lane: bit i of the result is set if (philox({lo(e), hi(e),
- * lo(stream), hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  The indices are
- * widened in a register (no scalar stores for a vector load to wait on). */
+/* Tie draws of the 4 * sets4 elements base + pos[0 ... 4 sets4 - 1], one
+ * per 64-bit lane: bit i of the result is set if (philox({lo(e), hi(e),
+ * lo(stream), hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  The 16-bit
+ * positions are widened to indices in a register. */
 KERNELS_INLINE unsigned tie_draws_avx2_sets(const philox_avx2 *px, __m256i base,
                                             const uint16_t *pos, int sets4)
 {

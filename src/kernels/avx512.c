@@ -137,12 +137,10 @@ KERNELS_INLINE __m512i scale32_bf16_avx512(const uint16_t *x, __m512 scale, __mm
         {0, 16, 0, 17, 0, 18, 0, 19, 0, 20, 0, 21, 0, 22, 0, 23,
          0, 24, 0, 25, 0, 26, 0, 27, 0, 28, 0, 29, 0, 30, 0, 31}};
     const __m512i raw = _mm512_loadu_si512(x);
-    const __m512 lo = _mm512_mul_ps(
-        _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, _mm512_loadu_si512(order[0]), raw)),
-        scale);
-    const __m512 hi = _mm512_mul_ps(
-        _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, _mm512_loadu_si512(order[1]), raw)),
-        scale);
+    const __m512i f_lo = _mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, _mm512_loadu_si512(order[0]), raw);
+    const __m512i f_hi = _mm512_maskz_permutexvar_epi16(0xAAAAAAAAu, _mm512_loadu_si512(order[1]), raw);
+    const __m512 lo = _mm512_mul_ps(_mm512_castsi512_ps(f_lo), scale);
+    const __m512 hi = _mm512_mul_ps(_mm512_castsi512_ps(f_hi), scale);
     (void)s_finite; /* a NaN product rounds the same either way */
     if ((_mm512_fpclass_ps_mask(lo, 0x20) | _mm512_fpclass_ps_mask(hi, 0x20)) == 0)
         return (__m512i)_mm512_maskz_cvtne2ps_pbh(keep, hi, lo);
@@ -419,10 +417,10 @@ KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
     }
 }
 
-/* Tie draws of SETS8 x 8 elements base + pos[0 ... 8 SETS8 - 1], one per
- * 64-bit lane: bit i of the result is set if (philox({lo(e), hi(e),
- * lo(stream), hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  The indices are
- * widened in a register (no scalar stores for a vector load to wait on). */
+/* Tie draws of the 8 * sets8 elements base + pos[0 ... 8 sets8 - 1], one
+ * per 64-bit lane: bit i of the result is set if (philox({lo(e), hi(e),
+ * lo(stream), hi(stream)}, tie_key)[0] & 0xFFFFFF) < tlow.  The 16-bit
+ * positions are widened to indices in a register. */
 KERNELS_INLINE unsigned tie_draws_avx512_sets(const philox_avx512 *px, __m512i base,
                                               const uint16_t *pos, int sets8)
 {
