@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels/kernels.h"
 #include "bench_limits.h"
@@ -28,19 +27,6 @@
 extern const dropout_kernels kernel_ab_a, kernel_ab_b;
 
 #define MAX_ROUNDS 201
-
-static double now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static volatile uint64_t sink;
 
@@ -81,23 +67,23 @@ int main(int argc, char **argv)
     const size_t reps = ((size_t)1 << 23) / n + 1;
     double best[3] = {1e30, 1e30, 1e30}, ratio[2][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
-        double t = now_ns();
+        double t = bench_now_ns();
         for (size_t i = 0; i < reps; i++)
             sink += bench_philox(&philox, 0, n);
-        const double tp = (now_ns() - t) / (double)(reps * n);
+        const double tp = (bench_now_ns() - t) / (double)(reps * n);
         best[2] = tp < best[2] ? tp : best[2];
         for (int v = 0; v < 2; v++) {
-            t = now_ns();
+            t = bench_now_ns();
             for (size_t i = 0; i < reps; i++)
                 call(k[v], op, &ms, n, &c, x, y, mask);
-            const double tv = (now_ns() - t) / (double)(reps * n);
+            const double tv = (bench_now_ns() - t) / (double)(reps * n);
             best[v] = tv < best[v] ? tv : best[v];
             ratio[v][r] = tv / tp;
         }
     }
     printf("p=%g n=%zu op=%d philox %.4f ns/elem", p, n, op, best[2]);
     for (int v = 0; v < 2; v++) {
-        qsort(ratio[v], (size_t)rounds, sizeof(double), compare_doubles);
+        qsort(ratio[v], (size_t)rounds, sizeof(double), bench_compare_doubles);
         printf(" | %c %.4f (ratio min %.2f, median %.2f)", "AB"[v], best[v], ratio[v][0],
                ratio[v][rounds / 2]);
     }

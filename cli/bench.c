@@ -49,19 +49,6 @@ static const char *const op_choices[] = {"forward", "backward_mask", "backward_r
                                          NULL};
 static const char *const dtype_choices[] = {"f32", "f64", "bf16", "f16", "both", "all", NULL};
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* ---- the roofline: y = s * x on the calling thread plus a small pool ------ */
 
 /* What a yardstick computes (bench_limits.c). */
@@ -118,11 +105,11 @@ static void spin_barrier_wait(spin_barrier *b)
         pthread_mutex_unlock(&b->lock);
         return;
     }
-    double start = now_ns();
+    double start = bench_now_ns();
     for (unsigned i = 0; atomic_load(&b->phase) == phase; i++) {
         if (i >= 64) { /* then yield, as the library's pool does */
             sched_yield();
-            if (now_ns() - start > 200e3)
+            if (bench_now_ns() - start > 200e3)
                 break;
         }
     }
@@ -309,16 +296,16 @@ static int sample(const target *t, double *ns_per_element)
     const size_t n = t->b->n;
     const size_t calls = n >= MIN_ELEMENTS_PER_SAMPLE ? 1 : (MIN_ELEMENTS_PER_SAMPLE + n - 1) / n;
     int status = DROPOUT_OK;
-    double start = now_ns();
+    double start = bench_now_ns();
     for (size_t c = 0; c < calls && status == DROPOUT_OK; c++)
         status = call_once(t);
-    *ns_per_element = (now_ns() - start) / ((double)calls * (double)n);
+    *ns_per_element = (bench_now_ns() - start) / ((double)calls * (double)n);
     return status;
 }
 
 static void stats_of(double *samples, unsigned count, stats *out)
 {
-    qsort(samples, count, sizeof samples[0], compare_doubles);
+    qsort(samples, count, sizeof samples[0], bench_compare_doubles);
     out->min = samples[0];
     out->max = samples[count - 1];
     out->median = count % 2 ? samples[count / 2]

@@ -21,9 +21,11 @@
  * needs no ISA flags; they run only where dropout_isa() says the CPU has
  * the ISA.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "bench_limits.h"
 
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define BENCH_X86 1
@@ -284,6 +286,19 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t philox_avx512(
     return count;
 }
 #endif
+
+double bench_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+int bench_compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 uint64_t bench_philox(const bench_philox_args *a, uint64_t first, size_t n)
 {

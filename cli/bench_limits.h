@@ -33,4 +33,9 @@ int bench_philox_level(const char *isa);
  * away). */
 uint64_t bench_philox(const bench_philox_args *a, uint64_t first, size_t n);
 
+/* The clock every timing of the tool uses (CLOCK_MONOTONIC), in ns, and
+ * the order of doubles for qsort (medians of samples). */
+double bench_now_ns(void);
+int bench_compare_doubles(const void *a, const void *b);
+
 #endif /* DROPOUT_CLI_BENCH_LIMITS_H */

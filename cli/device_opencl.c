@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_limits.h"
 #include "device.h"
 
 #ifdef DROPOUT_CLI_OPENCL
@@ -167,12 +168,6 @@ static double seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 enum { BENCH_COPY, BENCH_FORWARD, BENCH_FORWARD_MASK, BENCH_KINDS };
 static const char *const bench_names[] = {"copy", "forward", "forward+mask"};
 
@@ -239,7 +234,7 @@ static int opencl_bench(void *state, const uint64_t *sizes, size_t size_count, d
             return cli_error("bench", "--device opencl, n %zu: %s", n,
                              dropout_opencl_status_string(err));
         for (int kind = 0; kind < BENCH_KINDS; kind++)
-            qsort(samples[kind], repeats, sizeof(double), compare_doubles);
+            qsort(samples[kind], repeats, sizeof(double), bench_compare_doubles);
         const double copy = samples[BENCH_COPY][repeats / 2];
         for (int kind = 0; kind < BENCH_KINDS; kind++) {
             const double *v = samples[kind];
