@@ -102,10 +102,10 @@ const dropout_kernels *dropout_kernels_find(const char *isa)
 #ifdef DROPOUT_KERNELS_X86
     if (strcmp(isa, "avx2") == 0)
         return x86_level() >= 1 ? table(ISA_AVX2) : NULL;
-    if (strcmp(isa, "avx512") == 0) /* the bf16 build where the CPU runs it: same bits */
-        return x86_level() >= 3 ? table(ISA_AVX512_BF16)
-               : x86_level() >= 2 ? table(ISA_AVX512)
-                                  : NULL;
+    if (strcmp(isa, "avx512") == 0) { /* the bf16 build where the CPU runs it: same bits */
+        const int level = x86_level();
+        return level >= 3 ? table(ISA_AVX512_BF16) : level >= 2 ? table(ISA_AVX512) : NULL;
+    }
 #endif
 #ifdef DROPOUT_KERNELS_NEON
     if (strcmp(isa, "neon") == 0)
