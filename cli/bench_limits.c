@@ -14,6 +14,8 @@
  *            AVX-512 vector, SETS sets interleaved: the fastest count
  *            measured on Zen 4, see below), in the variant that matches
  *            the library's ISA; elsewhere plain C.
+ *   floor:   (AVX-512, for bench/kernel_ab.c) the same Philox loop with the
+ *            least element work of an f32 forward between its rounds.
  *
  * Every loop comes in the widest vectors of the library's ISA (level: 0
  * plain C, 1 AVX2, 2 AVX-512), so a narrow yardstick cannot flatter the
