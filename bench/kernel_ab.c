@@ -12,7 +12,10 @@
  * hold a built libdropout.a.)  op: 0 f32 forward, 1 mask, 2 f64, 3 bf16,
  * 4 f16 forward.  Prints the Philox loop's minimum and, for A and B, the
  * minimum ns per element and the minimum and median over rounds of the
- * per-round ratio to the Philox loop; "differ" (and exit status 1) if A and
+ * per-round ratio to the Philox loop; for op 0 also the floor, the Philox
+ * loop with the least element work of an f32 forward between its rounds
+ * (bench_fused_floor: how close any forward could come on this core);
+ * "differ" (and exit status 1) if A and
  * B disagree on any output bit.  The two revisions must agree on kernels.h
  * (its structs are shared with this file).
  */
@@ -65,13 +68,24 @@ int main(int argc, char **argv)
     const bench_philox_args philox = {1, 2, ms.t0, level};
     const dropout_kernels *k[2] = {&kernel_ab_a, &kernel_ab_b};
     const size_t reps = ((size_t)1 << 23) / n + 1;
-    double best[3] = {1e30, 1e30, 1e30}, ratio[2][MAX_ROUNDS];
+    /* f32 forward: also the floor of any fused forward (bench_fused_floor) */
+    const int floor_too = op == 0 && bench_fused_floor(&philox, n, c.s32, (const float *)x,
+                                                       (float *)y) != UINT64_MAX;
+    double best[4] = {1e30, 1e30, 1e30, 1e30}, ratio[3][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         double t = bench_now_ns();
         for (size_t i = 0; i < reps; i++)
             sink += bench_philox(&philox, 0, n);
         const double tp = (bench_now_ns() - t) / (double)(reps * n);
         best[2] = tp < best[2] ? tp : best[2];
+        if (floor_too) {
+            t = bench_now_ns();
+            for (size_t i = 0; i < reps; i++)
+                sink += bench_fused_floor(&philox, n, c.s32, (const float *)x, (float *)y);
+            const double tf = (bench_now_ns() - t) / (double)(reps * n);
+            best[3] = tf < best[3] ? tf : best[3];
+            ratio[2][r] = tf / tp;
+        }
         for (int v = 0; v < 2; v++) {
             t = bench_now_ns();
             for (size_t i = 0; i < reps; i++)
@@ -82,6 +96,11 @@ int main(int argc, char **argv)
         }
     }
     printf("p=%g n=%zu op=%d philox %.4f ns/elem", p, n, op, best[2]);
+    if (floor_too) {
+        qsort(ratio[2], (size_t)rounds, sizeof(double), bench_compare_doubles);
+        printf(" | floor %.4f (ratio min %.2f, median %.2f)", best[3], ratio[2][0],
+               ratio[2][rounds / 2]);
+    }
     for (int v = 0; v < 2; v++) {
         qsort(ratio[v], (size_t)rounds, sizeof(double), bench_compare_doubles);
         printf(" | %c %.4f (ratio min %.2f, median %.2f)", "AB"[v], best[v], ratio[v][0],

@@ -14,6 +14,8 @@
  *            AVX-512 vector, SETS sets interleaved: the fastest count
  *            measured on Zen 4, see below), in the variant that matches
  *            the library's ISA; elsewhere plain C.
+ *   floor:   (AVX-512, for bench/kernel_ab.c) the same Philox loop with the
+ *            least element work of an f32 forward between its rounds.
  *
  * Every loop comes in the widest vectors of the library's ISA (level: 0
  * plain C, 1 AVX2, 2 AVX-512), so a narrow yardstick cannot flatter the
@@ -248,9 +250,30 @@ __attribute__((target("avx512f,avx512bw"))) static inline void mulhilo16(__m512i
     *lo = _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CDAB);
 }
 
-__attribute__((target("avx512f,avx512bw"))) static uint64_t philox_avx512(
-    const bench_philox_args *a, uint64_t j, uint64_t blocks)
+/* The least element work of a fused f32 forward, for the floor: y =
+ * maskz_mul(keep, x, s) over 16 floats, the keep bits loaded from memory
+ * straight into a mask register (as the kernels do). */
+typedef uint16_t bench_u16_alias __attribute__((may_alias));
+__attribute__((target("avx512f,avx512bw"))) static inline void
+floor_elems16(const float *x, float *y, const uint64_t *keep, __m512 s, size_t count)
 {
+    for (size_t i = 0; i < count; i += 16) {
+        __mmask16 m;
+        __asm__("kmovw %1, %0" : "=k"(m) : "m"(((const bench_u16_alias *)keep)[i / 16]));
+        _mm512_storeu_ps(y + i, _mm512_maskz_mul_ps(m, _mm512_loadu_ps(x + i), s));
+    }
+}
+
+/* With x (the floor): after rounds 3, 5, 7, 9 a quarter of the elements of
+ * the step before, their keep bits that step's compares (in the Philox's
+ * word order: no transpose). */
+__attribute__((target("avx512f,avx512bw"))) static inline __attribute__((always_inline)) uint64_t
+philox_avx512_with(const bench_philox_args *a, uint64_t j, uint64_t blocks, const float *x,
+                   float *y, float s)
+{
+    enum { STEP = 16 * SETS * 16 }; /* elements per step */
+    uint64_t keep[STEP / 64];
+    const __m512 sv = _mm512_set1_ps(s);
     const __m512i m0 = _mm512_set1_epi32((int)M0), m1 = _mm512_set1_epi32((int)M1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i t0 = _mm512_set1_epi8((char)a->t0);
@@ -267,6 +290,10 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t philox_avx512(
         __m512i k0 = _mm512_set1_epi32((int)(uint32_t)a->seed);
         __m512i k1 = _mm512_set1_epi32((int)(uint32_t)(a->seed >> 32));
         for (int r = 0; r < 10; r++) {
+            if (x != NULL && b > 0 && r % 2 == 0 && r > 0) {
+                const size_t e = (size_t)(b - 16 * SETS) * 16 + (size_t)(r / 2 - 1) * (STEP / 4);
+                floor_elems16(x + e, y + e, keep + (r / 2 - 1) * (STEP / 256), sv, STEP / 4);
+            }
             for (int h = 0; h < SETS; h++) {
                 __m512i hi0, lo0, hi1, lo1;
                 mulhilo16(c[h][0], m0, &hi0, &lo0);
@@ -279,11 +306,34 @@ __attribute__((target("avx512f,avx512bw"))) static uint64_t philox_avx512(
             k0 = _mm512_add_epi32(k0, _mm512_set1_epi32((int)W0));
             k1 = _mm512_add_epi32(k1, _mm512_set1_epi32((int)W1));
         }
+        if (x != NULL) {
+            for (int h = 0; h < SETS; h++)
+                for (int w = 0; w < 4; w++)
+                    keep[4 * h + w] = _mm512_cmplt_epu8_mask(c[h][w], t0);
+            count += keep[0];
+            continue;
+        }
         for (int h = 0; h < SETS; h++)
             for (int w = 0; w < 4; w++)
                 count += (uint64_t)__builtin_popcountll(_mm512_cmplt_epu8_mask(c[h][w], t0));
     }
+    if (x != NULL && blocks > 0) {
+        const size_t e = (size_t)(blocks - 16 * SETS) * 16;
+        floor_elems16(x + e, y + e, keep, sv, STEP);
+    }
     return count;
+}
+
+__attribute__((target("avx512f,avx512bw"))) static uint64_t philox_avx512(
+    const bench_philox_args *a, uint64_t j, uint64_t blocks)
+{
+    return philox_avx512_with(a, j, blocks, NULL, NULL, 0.0f);
+}
+
+__attribute__((target("avx512f,avx512bw"))) static uint64_t floor_avx512(
+    const bench_philox_args *a, uint64_t blocks, const float *x, float *y, float s)
+{
+    return philox_avx512_with(a, 0, blocks, x, y, s);
 }
 #endif
 
@@ -332,6 +382,16 @@ uint64_t bench_philox(const bench_philox_args *a, uint64_t first, size_t n)
     if (j_last >= j && end == j_last)
         count += philox_block_scalar(a, j_last, 0, (unsigned)(last % 16) + 1);
     return count;
+}
+
+uint64_t bench_fused_floor(const bench_philox_args *a, size_t n, float s, const float *x, float *y)
+{
+#ifdef BENCH_X86
+    if (a->level == 2 && n % (16 * SETS * 16) == 0)
+        return floor_avx512(a, n / 16, x, y, s);
+#endif
+    (void)a, (void)n, (void)s, (void)x, (void)y;
+    return UINT64_MAX;
 }
 
 int bench_philox_level(const char *isa)

@@ -33,6 +33,19 @@ int bench_philox_level(const char *isa);
  * away). */
 uint64_t bench_philox(const bench_philox_args *a, uint64_t first, size_t n);
 
+/* The floor of a fused f32 forward with AVX-512 (level 2): the Philox loop
+ * of bench_philox over elements [0, n) with, between its rounds, the least
+ * element work a forward needs (y = keep ? x * s : +0.0, the keep data
+ * loaded as the kernels load it) on the elements of the step before, keep
+ * from that step's compares in the Philox's own word order (no transpose,
+ * no ties: not the mask's bits, only its cost).  For bench/kernel_ab.c:
+ * how close any forward can come to the Philox loop on this core.  n a
+ * multiple of 1024; otherwise, and on other levels, returns UINT64_MAX and
+ * writes nothing.  (No AVX2 floor: written the same way, with AVX2's 16
+ * registers, it spilled and ran slower than the AVX2 kernel itself.) */
+uint64_t bench_fused_floor(const bench_philox_args *a, size_t n, float s, const float *x,
+                           float *y);
+
 /* The clock every timing of the tool uses (CLOCK_MONOTONIC), in ns, and
  * the order of doubles for qsort (medians of samples). */
 double bench_now_ns(void);

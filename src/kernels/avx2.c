@@ -161,11 +161,11 @@ typedef uint8_t keep_t;  /* a finished tile: one keep byte per element */
 
 /* Tile elements [k, end) of the tile at element `done` of the call, from
  * keep bytes kb (kb[k]: element k of the tile). */
-KERNELS_INLINE void out_range(const out_avx2 *out, const uint8_t *kb, size_t len, size_t done,
+KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, size_t len, size_t done,
                               size_t k, size_t end)
 {
     (void)len;
-    switch (out->kind) {
+    switch (kind) {
     case OUT_F32: {
         const float *x = (const float *)out->x + done;
         float *y = (float *)out->y + done;
@@ -217,7 +217,7 @@ KERNELS_INLINE void out_range(const out_avx2 *out, const uint8_t *kb, size_t len
     }
     case OUT_BF16:
     case OUT_F16: {
-        const int bf16 = out->kind == OUT_BF16;
+        const int bf16 = kind == OUT_BF16;
         const uint16_t *x = (const uint16_t *)out->x + done;
         uint16_t *y = (uint16_t *)out->y + done;
         const __m256 scale = _mm256_set1_ps(out->s);
@@ -256,7 +256,7 @@ KERNELS_INLINE void out_range(const out_avx2 *out, const uint8_t *kb, size_t len
  * each other (interleaved in the source, so the core's window always holds
  * both kinds of work). */
 KERNELS_INLINE void philox_dense_avx2(const philox_avx2 *px, uint64_t block, __m256i out[4 * SETS],
-                                      const filler *fill)
+                                      const filler *fill, int kind)
 {
     const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M0);
     const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M1);
@@ -295,7 +295,7 @@ KERNELS_INLINE void philox_dense_avx2(const philox_avx2 *px, uint64_t block, __m
     /* Rounds 3 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
      * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 */
     for (int r = 2; r < PHILOX_ROUNDS; r++) {
-        fill_step(fill, (size_t)(r - 2), PHILOX_ROUNDS - 2);
+        fill_step(fill, kind, (size_t)(r - 2), PHILOX_ROUNDS - 2);
         for (int t = 0; t < SETS; t++) {
             __m256i hi0, lo0, hi1, lo1;
             mulhilo_avx2(c0[t], m0, &hi0, &lo0);
@@ -404,10 +404,10 @@ static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
  * and, when ties matter, the positions where r == t0 (a tie, 1 in 256) as
  * bits. */
 KERNELS_INLINE void tile_group(tile_avx2 *t, const philox_avx2 *px, size_t g, const filler *fill,
-                               int ties)
+                               int kind, int ties)
 {
     __m256i r[4 * SETS];
-    philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill);
+    philox_dense_avx2(px, t->first / MASK_BLOCK_ELEMENTS + 8 * SETS * g, r, fill, kind);
     /* a local count: the vector stores below may alias anything, and a
      * count in *t would go through memory after each of them */
     size_t tie_words = t->tie_words;

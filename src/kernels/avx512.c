@@ -33,6 +33,38 @@
 #define GROUP_WORDS (GROUP / 64) /* 64-bit keep words per group */
 #define RAW_WORDS ((TILE + GROUP) / 64 + 1)
 
+/* Keep masks loaded from memory straight into a mask register (kmovw /
+ * kmovd m): the bits of elements k ... k + 15 (k + 31) of packed bits
+ * (LSB first), k a multiple of 8; reads 2 (4) bytes from byte k / 8.  On
+ * Zen 4 a kmov from a general register takes about 0.8 cycle of the vector
+ * pipes, one from memory 0.15 (measured beside 512-bit adds, which then
+ * run at 2 per cycle), and the element loops need one per vector; gcc 12
+ * turns _load_mask16 into the former, so the load is spelled out. */
+typedef uint16_t u16_alias __attribute__((may_alias));
+typedef uint32_t u32_alias __attribute__((may_alias));
+
+static inline __mmask16 keep16_load(const void *bits, size_t k)
+{
+    __mmask16 m;
+#ifdef DROPOUT_AVX512_MODEL_H /* tests/simd/avx512_model: the same bits, in C */
+    memcpy(&m, (const char *)bits + k / 8, sizeof m);
+#else
+    __asm__("kmovw %1, %0" : "=k"(m) : "m"(*(const u16_alias *)((const char *)bits + k / 8)));
+#endif
+    return m;
+}
+
+static inline __mmask32 keep32_load(const void *bits, size_t k)
+{
+    __mmask32 m;
+#ifdef DROPOUT_AVX512_MODEL_H
+    memcpy(&m, (const char *)bits + k / 8, sizeof m);
+#else
+    __asm__("kmovd %1, %0" : "=k"(m) : "m"(*(const u32_alias *)((const char *)bits + k / 8)));
+#endif
+    return m;
+}
+
 typedef struct philox_avx512 {
     __m512i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
     __m512i round_key1[PHILOX_ROUNDS]; /* key[1] + r * W1, broadcast */
@@ -190,10 +222,10 @@ typedef uint64_t keep_t;  /* a finished tile: keep bits, 64 per word */
 
 /* Tile elements [k, end) of the tile at element `done` of the call.  Dropped
  * lanes: maskz_mul writes +0.0 whatever x is. */
-KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_t len, size_t done,
+KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *bits, size_t len, size_t done,
                               size_t k, size_t end)
 {
-    switch (out->kind) {
+    switch (kind) {
     case OUT_F32: {
         const float *x = (const float *)out->x + done;
         float *y = (float *)out->y + done;
@@ -213,15 +245,17 @@ KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_
             }
         } else {
             for (; k + 64 <= end && k % 64 == 0; k += 64) {
-                /* four vectors from one keep word, loads first: 7-9 % faster
-                 * than one vector per step (Zen 4, n = 2^16, alternating) */
-                const uint64_t w = bits[k / 64];
+                /* four vectors per step, loads first: 7-9 % faster than one
+                 * vector per step (Zen 4, n = 2^16, alternating) */
                 __m512 v0 = _mm512_loadu_ps(x + k), v1 = _mm512_loadu_ps(x + k + 16);
                 __m512 v2 = _mm512_loadu_ps(x + k + 32), v3 = _mm512_loadu_ps(x + k + 48);
-                _mm512_storeu_ps(y + k, _mm512_maskz_mul_ps((__mmask16)w, v0, scale));
-                _mm512_storeu_ps(y + k + 16, _mm512_maskz_mul_ps((__mmask16)(w >> 16), v1, scale));
-                _mm512_storeu_ps(y + k + 32, _mm512_maskz_mul_ps((__mmask16)(w >> 32), v2, scale));
-                _mm512_storeu_ps(y + k + 48, _mm512_maskz_mul_ps((__mmask16)(w >> 48), v3, scale));
+                _mm512_storeu_ps(y + k, _mm512_maskz_mul_ps(keep16_load(bits, k), v0, scale));
+                _mm512_storeu_ps(y + k + 16,
+                                 _mm512_maskz_mul_ps(keep16_load(bits, k + 16), v1, scale));
+                _mm512_storeu_ps(y + k + 32,
+                                 _mm512_maskz_mul_ps(keep16_load(bits, k + 32), v2, scale));
+                _mm512_storeu_ps(y + k + 48,
+                                 _mm512_maskz_mul_ps(keep16_load(bits, k + 48), v3, scale));
             }
             for (; k + 16 <= end; k += 16) {
                 __mmask16 keep = (__mmask16)(bits[k / 64] >> (k % 64));
@@ -255,14 +289,17 @@ KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_
             }
         } else {
             for (; k + 32 <= end && k % 32 == 0; k += 32) {
-                /* four vectors from one read of the keep bits, loads first */
-                const uint64_t w = bits[k / 64] >> (k % 64);
+                /* four vectors per step, loads first */
+                /* the low 8 of each 16 bits loaded */
                 __m512d v0 = _mm512_loadu_pd(x + k), v1 = _mm512_loadu_pd(x + k + 8);
                 __m512d v2 = _mm512_loadu_pd(x + k + 16), v3 = _mm512_loadu_pd(x + k + 24);
-                _mm512_storeu_pd(y + k, _mm512_maskz_mul_pd((__mmask8)w, v0, scale));
-                _mm512_storeu_pd(y + k + 8, _mm512_maskz_mul_pd((__mmask8)(w >> 8), v1, scale));
-                _mm512_storeu_pd(y + k + 16, _mm512_maskz_mul_pd((__mmask8)(w >> 16), v2, scale));
-                _mm512_storeu_pd(y + k + 24, _mm512_maskz_mul_pd((__mmask8)(w >> 24), v3, scale));
+                _mm512_storeu_pd(y + k, _mm512_maskz_mul_pd((__mmask8)keep16_load(bits, k), v0, scale));
+                _mm512_storeu_pd(y + k + 8,
+                                 _mm512_maskz_mul_pd((__mmask8)keep16_load(bits, k + 8), v1, scale));
+                _mm512_storeu_pd(y + k + 16,
+                                 _mm512_maskz_mul_pd((__mmask8)keep16_load(bits, k + 16), v2, scale));
+                _mm512_storeu_pd(y + k + 24,
+                                 _mm512_maskz_mul_pd((__mmask8)keep16_load(bits, k + 24), v3, scale));
             }
             for (; k + 8 <= end; k += 8) {
                 __mmask8 keep = (__mmask8)(bits[k / 64] >> (k % 64));
@@ -279,7 +316,7 @@ KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_
     }
     case OUT_BF16:
     case OUT_F16: {
-        const int bf16 = out->kind == OUT_BF16;
+        const int bf16 = kind == OUT_BF16;
         const uint16_t *x = (const uint16_t *)out->x + done;
         uint16_t *y = (uint16_t *)out->y + done;
         const __m512 scale = _mm512_set1_ps(out->s);
@@ -288,11 +325,10 @@ KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_
             kernels_store_u16(y, k, half_dropout_one(bf16, (int)(tile_bits_at(bits, k, len) & 1u),
                                                        kernels_load_u16(x, k), out->s));
         for (; bf16 && !nt && k + 64 <= end && k % 64 == 0; k += 64) {
-            /* bf16, 64 elements from one keep word */
-            const uint64_t w = bits[k / 64];
-            const __m512i r0 = scale32_bf16_avx512(x + k, scale, (__mmask32)w, out->s_finite);
-            const __m512i r1 = scale32_bf16_avx512(x + k + 32, scale, (__mmask32)(w >> 32),
-                                                   out->s_finite);
+            /* bf16, 64 elements per step */
+            const __m512i r0 = scale32_bf16_avx512(x + k, scale, keep32_load(bits, k), out->s_finite);
+            const __m512i r1 =
+                scale32_bf16_avx512(x + k + 32, scale, keep32_load(bits, k + 32), out->s_finite);
             _mm512_storeu_si512(y + k, r0);
             _mm512_storeu_si512(y + k + 32, r1);
         }
@@ -306,15 +342,14 @@ KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_
                 _mm512_storeu_si512(y + k, res);
         }
         for (; !bf16 && !nt && k + 64 <= end && k % 64 == 0; k += 64) {
-            /* f16, 64 elements from one keep word, loads first */
-            const uint64_t w = bits[k / 64];
+            /* f16, 64 elements per step, loads first */
             __m512 v[4];
             for (int i = 0; i < 4; i++)
                 v[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + k + 16 * i)));
             for (int i = 0; i < 4; i++)
                 _mm256_storeu_si256(
                     (__m256i *)(y + k + 16 * i),
-                    _mm512_cvtps_ph(_mm512_maskz_mul_ps((__mmask16)(w >> (16 * i)), v[i], scale),
+                    _mm512_cvtps_ph(_mm512_maskz_mul_ps(keep16_load(bits, k + 16 * i), v[i], scale),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         }
         for (; !bf16 && k + 16 <= end; k += 16) {
@@ -350,7 +385,7 @@ KERNELS_INLINE void out_range(const out_avx512 *out, const uint64_t *bits, size_
 
 
 KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
-                                        __m512i out[4 * SETS], const filler *fill)
+                                        __m512i out[4 * SETS], const filler *fill, int kind)
 {
     const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0);
     const __m512i m1 = _mm512_set1_epi32((int)PHILOX_M1);
@@ -392,7 +427,7 @@ KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
      * eighths stay best. */
     for (int r = 2; r < PHILOX_ROUNDS; r++) {
         if (r % 2 == 0)
-            fill_step(fill, (size_t)(r - 2) / 2, FILL_PARTS);
+            fill_step(fill, kind, (size_t)(r - 2) / 2, FILL_PARTS);
         for (int t = 0; t < SETS; t++) {
             __m512i hi0, lo0, hi1, lo1;
             mulhilo_avx512(c0[t], m0, &hi0, &lo0);
@@ -490,10 +525,10 @@ static inline void tile_begin(tile_avx512 *t, uint64_t first, size_t len)
  * elements gives 64 keep bits (r < t0) and, when ties matter, another the
  * tie bits (r == t0, 1 in 256). */
 KERNELS_INLINE void tile_group(tile_avx512 *t, const philox_avx512 *px, size_t g,
-                               const filler *fill, int ties)
+                               const filler *fill, int kind, int ties)
 {
     __m512i r[4 * SETS];
-    philox_dense_avx512(px, t->first / MASK_BLOCK_ELEMENTS + 16 * SETS * g, r, fill);
+    philox_dense_avx512(px, t->first / MASK_BLOCK_ELEMENTS + 16 * SETS * g, r, fill, kind);
     size_t tie_words = t->tie_words; /* local: not through memory per store */
     for (int v = 0; v < 4 * SETS; v++) {
         t->raw[GROUP_WORDS * g + (size_t)v] = _mm512_cmplt_epu8_mask(r[v], px->t0);
@@ -569,12 +604,6 @@ static void mask_avx512(const mask_stream *ms, uint64_t first, size_t n, uint8_t
     run_tiles(ms, first, n, &out, mask);
 }
 
-/* Bits k ... k + 15 of packed bits, k a multiple of 8 and bit k + 15 there. */
-static inline __mmask16 keep16(const uint8_t *bits, size_t k)
-{
-    return (__mmask16)(bits[k / 8] | (bits[k / 8 + 1] << 8));
-}
-
 /* Bits k ... k + 15 of a packed mask of n bits, for any k < n; reads only
  * the mask's own bytes (bits past n come out as whatever those bytes hold,
  * and the callers mask them off). */
@@ -615,7 +644,7 @@ static void apply_f32_avx512(size_t n, const kernel_consts *c, const uint8_t *ma
     }
     for (; k + 16 <= n; k += 16) {
         /* dx[k..k+15] = keep ? dy * s : +0.0, keep = mask bytes k/8, k/8 + 1 */
-        __mmask16 keep = keep16(mask, k);
+        __mmask16 keep = keep16_load(mask, k);
         _mm512_storeu_ps(dx + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(dy + k), scale));
     }
     if (k < n) {
@@ -651,10 +680,14 @@ static void apply_f64_avx512(size_t n, const kernel_consts *c, const uint8_t *ma
         }
         _mm_sfence();
     }
-    for (; k + 8 <= n; k += 8) {
-        /* dx[k..k+7] = keep ? dy * s : +0.0, keep = mask byte k/8 */
-        _mm512_storeu_pd(dx + k, _mm512_maskz_mul_pd(mask[k / 8], _mm512_loadu_pd(dy + k), scale));
+    for (; k + 16 <= n; k += 8) {
+        /* dx[k..k+7] = keep ? dy * s : +0.0, keep = mask byte k/8 (the
+         * low half of the 16 bits loaded) */
+        _mm512_storeu_pd(dx + k, _mm512_maskz_mul_pd((__mmask8)keep16_load(mask, k),
+                                                     _mm512_loadu_pd(dy + k), scale));
     }
+    for (; k + 8 <= n; k += 8) /* the last byte of the mask */
+        _mm512_storeu_pd(dx + k, _mm512_maskz_mul_pd(mask[k / 8], _mm512_loadu_pd(dy + k), scale));
     if (k < n) {
         __mmask8 valid = (__mmask8)((1u << (n - k)) - 1u);
         __mmask8 keep = (__mmask8)mask_bits16_at(mask, k, n);
@@ -676,8 +709,7 @@ static void apply_bf16_avx512(size_t n, const kernel_consts *c, const uint8_t *b
     const int s_finite = s <= 3.4028234663852886e38f;
     size_t k = 0;
     for (; k + 32 <= n; k += 32) {
-        const __mmask32 keep = (__mmask32)(keep16(bits, k) | (uint32_t)keep16(bits, k + 16) << 16);
-        _mm512_storeu_si512(y + k, scale32_bf16_avx512(x + k, sv, keep, s_finite));
+        _mm512_storeu_si512(y + k, scale32_bf16_avx512(x + k, sv, keep32_load(bits, k), s_finite));
     }
     for (; k < n; k++)
         kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
@@ -694,7 +726,7 @@ static void apply_f16_avx512(size_t n, const kernel_consts *c, const uint8_t *bi
     size_t k = 0;
     for (; k + 16 <= n; k += 16) {
         __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + k)));
-        v = _mm512_maskz_mul_ps(keep16(bits, k), v, sv);
+        v = _mm512_maskz_mul_ps(keep16_load(bits, k), v, sv);
         _mm256_storeu_si256((__m256i *)(y + k),
                             _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
@@ -733,7 +765,7 @@ static void bias_residual_f32_avx512(size_t n, const kernel_consts *c, const uin
     }
     for (; k + 16 <= n; k += 16) {
         __m512 t = _mm512_add_ps(_mm512_loadu_ps(x + k), _mm512_loadu_ps(bias + k));
-        __m512 u = _mm512_maskz_mul_ps(keep16(bits, k), t, sv);
+        __m512 u = _mm512_maskz_mul_ps(keep16_load(bits, k), t, sv);
         __m512 r = _mm512_loadu_ps(residual + k);
         _mm512_storeu_ps(y + k, nan_canonical_avx512(_mm512_add_ps(r, u)));
     }

@@ -6,7 +6,7 @@
  *   out_t      what a call writes (its `stream` and `head` fields are read here)
  *   keep_t     the element type of a finished tile's keep data
  *   FILL_ALIGN elements per vector store of the widest element loop
- *   out_range(out, keep, len, done, k, end): tile elements [k, end) of the
+ *   out_range(kind, out, keep, len, done, k, end): tile elements [k, end) of the
  *              tile of len elements at element `done` of the call
  */
 #ifndef DROPOUT_KERNELS_TILE_FILLER_H
@@ -26,7 +26,7 @@ typedef struct filler {
  * FILL_ALIGN elements, anchor = begin, or the streaming head when begin is
  * 0 (so every part after the first starts on y's vector boundaries); part
  * 0 starts at begin itself. */
-KERNELS_INLINE void fill_step(const filler *f, size_t i, size_t parts)
+KERNELS_INLINE void fill_step(const filler *f, int kind, size_t i, size_t parts)
 {
     if (f->out == NULL || f->begin >= f->end)
         return;
@@ -38,7 +38,7 @@ KERNELS_INLINE void fill_step(const filler *f, size_t i, size_t parts)
     const size_t hi = i + 1 == parts || anchor + (i + 1) * step > f->end ? f->end
                                                                          : anchor + (i + 1) * step;
     if (lo < hi)
-        out_range(f->out, f->keep, f->len, f->done, lo, hi);
+        out_range(kind, f->out, f->keep, f->len, f->done, lo, hi);
 }
 
 #endif /* DROPOUT_KERNELS_TILE_FILLER_H */

@@ -16,7 +16,7 @@
  *   TILE, GROUP    elements per tile and per Philox call
  *   OUT_NONE       out_t.kind of the mask op (no elements)
  *   philox_t, philox_init(px, ms)
- *   tile_t, tile_begin(t, first, len), tile_group(t, px, g, fill, ties)
+ *   tile_t, tile_begin(t, first, len), tile_group(t, px, g, fill, kind, ties)
  *              (ties: 0 when tlow == 0, so no r == t0 needs a tie draw),
  *   tile_finish(t, ms, px), tile_keep(t) (the keep data for out_range),
  *   tile_store_mask(t, mask)   packed bits of the finished tile
@@ -33,6 +33,11 @@
 KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t n,
                                    const out_t *out, uint8_t *mask, int ties)
 {
+    /* read once, before any vector store (which may alias anything): the
+     * slot's constant, so each loop below is compiled for its one type
+     * (read through `out` after the stores, it was not: every forward slot
+     * held the element loops of all four types) */
+    const int kind = out->kind;
     philox_t px;
     philox_init(&px, ms);
     tile_t tiles[2];
@@ -40,7 +45,7 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
     tile_begin(cur, first, n < TILE ? n : TILE);
     const filler none = {NULL, NULL, 0, 0, 0, 0};
     for (size_t g = 0; g < cur->groups; g++)
-        tile_group(cur, &px, g, &none, ties);
+        tile_group(cur, &px, g, &none, kind, ties);
     tile_finish(cur, ms, &px);
     for (size_t done = 0; done < n; done += TILE) {
         const size_t len = cur->len, next_done = done + TILE;
@@ -51,7 +56,7 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
          * `cur`: b_0 = 0, b_c = head + c * GROUP (streaming stores start at
          * y's first vector boundary) */
         const size_t head = out->stream ? out->head : 0;
-        const size_t chunks = out->kind == OUT_NONE ? 0
+        const size_t chunks = kind == OUT_NONE ? 0
                               : len <= head         ? 1
                                                     : (len - head + GROUP - 1) / GROUP;
         const size_t steps = more && next->groups > chunks ? next->groups : chunks;
@@ -63,13 +68,13 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
                 fill.end = head + (c + 1) * GROUP < len ? head + (c + 1) * GROUP : len;
             }
             if (more && c < next->groups)
-                tile_group(next, &px, c, &fill, ties); /* cur's elements inside next's Philox */
+                tile_group(next, &px, c, &fill, kind, ties); /* cur's elements inside next's Philox */
             else if (fill.out)
-                out_range(out, fill.keep, len, done, fill.begin, fill.end);
+                out_range(kind, out, fill.keep, len, done, fill.begin, fill.end);
         }
         if (more) {
             for (size_t g = steps; g < next->groups; g++)
-                tile_group(next, &px, g, &none, ties);
+                tile_group(next, &px, g, &none, kind, ties);
             tile_finish(next, ms, &px);
         }
         if (mask)
