@@ -28,6 +28,7 @@
 #define SETS 4 /* interleaved sets of 8 blocks in the dense Philox */
 #define GROUP (SETS * 128) /* elements per Philox call: 8 SETS blocks of 16 bytes */
 #define GROUP_WORDS (GROUP / 32) /* 32-element keep words per group */
+#define FILL_ALIGN 32 /* elements per part of the filler (the widest loop's step) */
 #define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
 
 /* Everything Philox needs that does not change within a call. */
@@ -161,9 +162,13 @@ typedef uint8_t keep_t;  /* a finished tile: one keep byte per element */
 
 /* Tile elements [k, end) of the tile at element `done` of the call, from
  * keep bytes kb (kb[k]: element k of the tile). */
-KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, size_t len, size_t done,
-                              size_t k, size_t end)
+KERNELS_INLINE void out_range_in(int kind, int plain, const out_avx2 *out, const uint8_t *kb, size_t len,
+                                 size_t done, size_t k, size_t end)
 {
+    /* plain (a constant): a whole part of a group, tile_filler.h's common case */
+    const int stream = !plain && out->stream;
+    if (plain && k % FILL_ALIGN != 0)
+        __builtin_unreachable();
     (void)len;
     switch (kind) {
     case OUT_F32: {
@@ -171,7 +176,7 @@ KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, 
         float *y = (float *)out->y + done;
         const float s = out->s;
         const __m256 scale = _mm256_set1_ps(s);
-        if (out->stream) {
+        if (stream) {
             for (; k < out->head && k < end; k++)
                 kernels_store_f32(y, k, kb[k] ? kernels_load_f32(x, k) * s : 0.0f);
             for (; k + 8 <= end; k += 8) {
@@ -196,7 +201,7 @@ KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, 
         double *y = (double *)out->y + done;
         const double s = out->s64;
         const __m256d scale = _mm256_set1_pd(s);
-        if (out->stream) {
+        if (stream) {
             for (; k < out->head && k < end; k++)
                 kernels_store_f64(y, k, kb[k] ? kernels_load_f64(x, k) * s : 0.0);
             for (; k + 4 <= end; k += 4) {
@@ -221,7 +226,7 @@ KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, 
         const uint16_t *x = (const uint16_t *)out->x + done;
         uint16_t *y = (uint16_t *)out->y + done;
         const __m256 scale = _mm256_set1_ps(out->s);
-        const int nt = out->stream;
+        const int nt = stream;
         for (; nt && k < out->head && k < end; k++) /* before y's first 32-byte boundary */
             kernels_store_u16(y, k, half_dropout_one(bf16, kb[k] != 0, kernels_load_u16(x, k), out->s));
         if (bf16) {
@@ -242,7 +247,12 @@ KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, 
     }
 }
 
-#define FILL_ALIGN 32 /* elements per part of the filler (the widest loop's step) */
+KERNELS_INLINE void out_range(int kind, const out_avx2 *out, const uint8_t *kb, size_t len, size_t done,
+                              size_t k, size_t end)
+{
+    out_range_in(kind, 0, out, kb, len, done, k, end);
+}
+
 #include "tile_filler.h"
 
 

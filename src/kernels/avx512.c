@@ -31,6 +31,7 @@
 #define SETS 4     /* interleaved sets of 16 blocks in the dense Philox */
 #define GROUP (SETS * 256) /* elements per Philox call: 16 SETS blocks of 16 bytes */
 #define GROUP_WORDS (GROUP / 64) /* 64-bit keep words per group */
+#define FILL_ALIGN 64 /* elements per part of the filler (the widest loop's step) */
 #define RAW_WORDS ((TILE + GROUP) / 64 + 1)
 
 /* Keep masks loaded from memory straight into a mask register (kmovw /
@@ -222,15 +223,19 @@ typedef uint64_t keep_t;  /* a finished tile: keep bits, 64 per word */
 
 /* Tile elements [k, end) of the tile at element `done` of the call.  Dropped
  * lanes: maskz_mul writes +0.0 whatever x is. */
-KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *bits, size_t len, size_t done,
-                              size_t k, size_t end)
+KERNELS_INLINE void out_range_in(int kind, int plain, const out_avx512 *out, const uint64_t *bits, size_t len,
+                                 size_t done, size_t k, size_t end)
 {
+    /* plain (a constant): a whole part of a group, tile_filler.h's common case */
+    const int stream = !plain && out->stream;
+    if (plain && k % FILL_ALIGN != 0)
+        __builtin_unreachable();
     switch (kind) {
     case OUT_F32: {
         const float *x = (const float *)out->x + done;
         float *y = (float *)out->y + done;
         const __m512 scale = _mm512_set1_ps(out->s);
-        if (out->stream) {
+        if (stream) {
             /* streaming stores need 64-byte-aligned y: the head is masked */
             if (k == 0 && out->head) {
                 const size_t head = out->head < end ? out->head : end;
@@ -243,6 +248,12 @@ KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *b
                 __mmask16 keep = (__mmask16)tile_bits_at(bits, k, len);
                 _mm512_stream_ps(y + k, _mm512_maskz_mul_ps(keep, _mm512_loadu_ps(x + k), scale));
             }
+        } else if (plain) {
+            /* a whole part: one vector per step (inside the Philox rounds
+             * this beats the four-vector step below) */
+            for (; k < end; k += 16)
+                _mm512_storeu_ps(y + k, _mm512_maskz_mul_ps(keep16_load(bits, k),
+                                                            _mm512_loadu_ps(x + k), scale));
         } else {
             for (; k + 64 <= end && k % 64 == 0; k += 64) {
                 /* four vectors per step, loads first: 7-9 % faster than one
@@ -275,7 +286,7 @@ KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *b
         const double *x = (const double *)out->x + done;
         double *y = (double *)out->y + done;
         const __m512d scale = _mm512_set1_pd(out->s64);
-        if (out->stream) {
+        if (stream) {
             if (k == 0 && out->head) {
                 const size_t head = out->head < end ? out->head : end;
                 __mmask8 valid = (__mmask8)((1u << head) - 1u);
@@ -320,7 +331,7 @@ KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *b
         const uint16_t *x = (const uint16_t *)out->x + done;
         uint16_t *y = (uint16_t *)out->y + done;
         const __m512 scale = _mm512_set1_ps(out->s);
-        const int nt = out->stream; /* streaming stores from y's first 64-byte boundary */
+        const int nt = stream; /* streaming stores from y's first 64-byte boundary */
         for (; nt && k < out->head && k < end; k++)
             kernels_store_u16(y, k, half_dropout_one(bf16, (int)(tile_bits_at(bits, k, len) & 1u),
                                                        kernels_load_u16(x, k), out->s));
@@ -374,12 +385,17 @@ KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *b
     }
 }
 
+KERNELS_INLINE void out_range(int kind, const out_avx512 *out, const uint64_t *bits, size_t len, size_t done,
+                              size_t k, size_t end)
+{
+    out_range_in(kind, 0, out, bits, len, done, k, end);
+}
+
 /* Philox4x32-10 of 16 SETS blocks from `block`: out[v] = the 64 random
  * bytes of blocks block + 4v ... block + 4v + 3, in element order.
  * Set t, lane l holds block 16t + 4 (l % 4) + l / 4: the 4 x 4 transpose of
  * 32-bit words inside each 128-bit quarter at the end then puts the blocks
  * of lanes v, 4 + v, 8 + v, 12 + v, in order, into out[4t + v]. */
-#define FILL_ALIGN 64 /* elements per part of the filler (the widest loop's step) */
 #define FILL_PARTS 4  /* parts of the filler per Philox group: after rounds 3, 5, 7, 9 */
 #include "tile_filler.h"
 

@@ -5,9 +5,13 @@
  * An ISA file defines, before including this:
  *   out_t      what a call writes (its `stream` and `head` fields are read here)
  *   keep_t     the element type of a finished tile's keep data
- *   FILL_ALIGN elements per vector store of the widest element loop
- *   out_range(kind, out, keep, len, done, k, end): tile elements [k, end) of the
- *              tile of len elements at element `done` of the call
+ *   FILL_ALIGN elements per vector store of the widest element loop (GROUP
+ *              / parts a multiple of it)
+ *   GROUP      elements per Philox group
+ *   out_range_in(kind, plain, out, keep, len, done, k, end): tile elements
+ *              [k, end) of the tile of len elements at element `done` of
+ *              the call; plain (a constant): plain stores, k a multiple of
+ *              FILL_ALIGN (out_range: the general case, plain = 0)
  */
 #ifndef DROPOUT_KERNELS_TILE_FILLER_H
 #define DROPOUT_KERNELS_TILE_FILLER_H
@@ -30,6 +34,16 @@ KERNELS_INLINE void fill_step(const filler *f, int kind, size_t i, size_t parts)
 {
     if (f->out == NULL || f->begin >= f->end)
         return;
+    if (!f->out->stream && f->begin % GROUP == 0 && f->end - f->begin == GROUP) {
+        /* the common case, a whole group with plain stores: parts of
+         * GROUP / parts elements, a constant, so out_range_in's loops are
+         * compiled for exactly that, with no streaming or tail branches
+         * (f32 forward in cache on Zen 4, p = 0.5: 3-6 % faster on both
+         * ISAs; see docs/performance.md) */
+        const size_t part = GROUP / parts, lo = f->begin + i * part;
+        out_range_in(kind, 1, f->out, f->keep, f->len, f->done, lo, lo + part);
+        return;
+    }
     const size_t anchor = f->begin == 0 && f->out->stream && f->out->head < f->end ? f->out->head
                                                                                    : f->begin;
     const size_t step = ((f->end - anchor + parts - 1) / parts + FILL_ALIGN - 1) / FILL_ALIGN *
