@@ -714,41 +714,81 @@ static void apply_f64_avx512(size_t n, const kernel_consts *c, const uint8_t *ma
 
 /* ---- from bits: bf16/f16, the fused residual and its column sums ------------ */
 
+/* The keep bits of elements k ... k + 31 of a packed mask of n bits, k + 32
+ * <= n, for any k (a streaming head can leave k off a multiple of 8). */
+static inline __mmask32 keep32_at(const uint8_t *bits, size_t k, size_t n)
+{
+    if (k % 8 == 0)
+        return keep32_load(bits, k);
+    return (__mmask32)(mask_bits16_at(bits, k, n) | mask_bits16_at(bits, k + 16, n) << 16);
+}
+
+/* The same for elements k ... k + 15, k + 16 <= n. */
+static inline __mmask16 keep16_at(const uint8_t *bits, size_t k, size_t n)
+{
+    return k % 8 == 0 ? keep16_load(bits, k) : (__mmask16)mask_bits16_at(bits, k, n);
+}
+
+/* bf16 and f16 from bits: plain stores, or streaming stores when asked
+ * (a call whose output leaves the cache anyway: no read-for-ownership of
+ * y, the same rule as the fused forward's) from y's first 64-byte boundary
+ * on, the elements before it one by one, with x prefetched
+ * (KERNELS_PREFETCH_BYTES). */
 static void apply_bf16_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,
                               const void *x_, void *y_, int nontemporal)
 {
-    (void)nontemporal; /* plain stores (from bits: the broadcast and backward paths) */
     const uint16_t *x = x_;
     uint16_t *y = y_;
     const float s = c->s32;
     const __m512 sv = _mm512_set1_ps(s);
     const int s_finite = s <= 3.4028234663852886e38f;
     size_t k = 0;
-    for (; k + 32 <= n; k += 32) {
-        _mm512_storeu_si512(y + k, scale32_bf16_avx512(x + k, sv, keep32_load(bits, k), s_finite));
+    if (nontemporal && kernels_nontemporal_ok(y, sizeof *y)) {
+        for (const size_t head = kernels_nontemporal_head(y, 64, sizeof *y); k < head && k < n; k++)
+            kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+        for (; k + 32 <= n; k += 32) {
+            __builtin_prefetch((const char *)(x + k) + KERNELS_PREFETCH_BYTES, 0, 3);
+            _mm512_stream_si512((void *)(y + k),
+                                scale32_bf16_avx512(x + k, sv, keep32_at(bits, k, n), s_finite));
+        }
+        _mm_sfence(); /* streaming stores are weakly ordered: done before we return */
     }
+    for (; k + 32 <= n; k += 32)
+        _mm512_storeu_si512(y + k, scale32_bf16_avx512(x + k, sv, keep32_load(bits, k), s_finite));
     for (; k < n; k++)
         kernels_store_u16(y, k, half_dropout_one(1, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+}
+
+/* 16 f16 elements: keep ? round((float)x * s) : +0 (maskz_mul zeroes the
+ * dropped lanes before vcvtps2ph, and +0.0 converts to 0x0000). */
+static inline __m256i scale16_f16_avx512(const uint16_t *x, __m512 scale, __mmask16 keep)
+{
+    const __m512 v = _mm512_maskz_mul_ps(keep, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)x)),
+                                         scale);
+    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
 static void apply_f16_avx512(size_t n, const kernel_consts *c, const uint8_t *bits,
                              const void *x_, void *y_, int nontemporal)
 {
-    (void)nontemporal;
     const uint16_t *x = x_;
     uint16_t *y = y_;
     const float s = c->s32;
     const __m512 sv = _mm512_set1_ps(s);
     size_t k = 0;
-    for (; k + 16 <= n; k += 16) {
-        __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + k)));
-        v = _mm512_maskz_mul_ps(keep16_load(bits, k), v, sv);
-        _mm256_storeu_si256((__m256i *)(y + k),
-                            _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    }
-    if (k < n)
-        for (; k < n; k++)
+    if (nontemporal && kernels_nontemporal_ok(y, sizeof *y)) {
+        for (const size_t head = kernels_nontemporal_head(y, 64, sizeof *y); k < head && k < n; k++)
             kernels_store_u16(y, k, half_dropout_one(0, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
+        for (; k + 16 <= n; k += 16) {
+            __builtin_prefetch((const char *)(x + k) + KERNELS_PREFETCH_BYTES, 0, 3);
+            _mm256_stream_si256((__m256i *)(y + k), scale16_f16_avx512(x + k, sv, keep16_at(bits, k, n)));
+        }
+        _mm_sfence();
+    }
+    for (; k + 16 <= n; k += 16)
+        _mm256_storeu_si256((__m256i *)(y + k), scale16_f16_avx512(x + k, sv, keep16_load(bits, k)));
+    for (; k < n; k++)
+        kernels_store_u16(y, k, half_dropout_one(0, (int)bits_at(bits, k), kernels_load_u16(x, k), s));
 }
 
 /* y, with any NaN lane the canonical NaN (kernels_nan_canonical_f32) */

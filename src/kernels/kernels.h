@@ -85,6 +85,16 @@ static inline size_t kernels_nontemporal_head(const void *y, size_t align, size_
     return ((align - ((uintptr_t)y & (align - 1))) & (align - 1)) / elem_size;
 }
 
+/* How far ahead of its loads a streaming bf16/f16 apply-from-bits loop
+ * (avx512.c) prefetches x: their conversions take long enough per cache
+ * line that the hardware prefetchers alone fall behind (Zen 4, backward_mask
+ * at 2^25, one thread: 1.21-1.29x the roofline before, 1.04-1.08x with
+ * streaming stores and this).  Measured without gain and not used: the
+ * same in the fused forward, and for f32/f64; on AVX2 (its bf16 rounding
+ * is twice the work) prefetch and streaming stores made the same loops
+ * slower.  See docs/performance.md. */
+#define KERNELS_PREFETCH_BYTES 1024
+
 /* The fused op's NaN (docs/SPEC.md section 7): any NaN it produces is the
  * canonical quiet NaN, whatever payloads its inputs carry.  Which payload an
  * IEEE add of two NaNs keeps depends on the operand order, which compilers
