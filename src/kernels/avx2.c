@@ -25,11 +25,15 @@
 #include "half_avx2.h"
 
 #define TILE 2048 /* elements per tile; a multiple of 8 so masks stay byte-aligned */
+#ifndef TILE_TIES      /* (overridable for experiments) */
+#define TILE_TIES TILE /* the same where ties are drawn (tile_loop.h) */
+#endif
+#define TILE_LAST TILE /* the most elements of a call's last tile */
 #define SETS 4 /* interleaved sets of 8 blocks in the dense Philox */
 #define GROUP (SETS * 128) /* elements per Philox call: 8 SETS blocks of 16 bytes */
 #define GROUP_WORDS (GROUP / 32) /* 32-element keep words per group */
 #define FILL_ALIGN 32 /* elements per part of the filler (the widest loop's step) */
-#define KEEP_BYTES (TILE + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
+#define KEEP_BYTES (TILE_TIES + GROUP + 32) /* + a block offset, + slack for 32-byte reads */
 
 /* Everything Philox needs that does not change within a call. */
 typedef struct philox_avx2 {
@@ -397,8 +401,8 @@ typedef struct tile_avx2 {
     size_t len, o, groups;
     /* the 32-element words that hold a tie: their tie bits and word index */
     size_t tie_words;
-    uint32_t tie_bits[(TILE + GROUP) / 32];
-    uint16_t tie_word[(TILE + GROUP) / 32];
+    uint32_t tie_bits[(TILE_TIES + GROUP) / 32];
+    uint16_t tie_word[(TILE_TIES + GROUP) / 32];
 } tile_avx2;
 
 static inline void tile_begin(tile_avx2 *t, uint64_t first, size_t len)
@@ -446,7 +450,7 @@ static void tile_finish(tile_avx2 *t, const mask_stream *ms, const philox_avx2 *
     memset(t->keep + GROUP * t->groups, 0, 32);
     if (ms->tlow == 0 || t->tie_words == 0)
         return;
-    uint16_t tie_pos[TILE + GROUP + 8];
+    uint16_t tie_pos[TILE_TIES + GROUP + 8];
     size_t tie_count = 0;
     for (size_t i = 0; i < t->tie_words; i++) {
         for (uint32_t b = t->tie_bits[i]; b != 0; b &= b - 1) {

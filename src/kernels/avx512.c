@@ -27,12 +27,16 @@
 #include "kernels.h"
 #include "half_avx512.h"
 
-#define TILE 2048  /* elements per tile; a multiple of 64 */
+#define TILE 2048       /* elements per tile; a multiple of 64 */
+#ifndef TILE_TIES      /* (overridable for experiments) */
+#define TILE_TIES 8192 /* the same where ties are drawn (tile_loop.h) */
+#endif
+#define TILE_LAST 2048 /* the most elements of a call's last tile */
 #define SETS 4     /* interleaved sets of 16 blocks in the dense Philox */
 #define GROUP (SETS * 256) /* elements per Philox call: 16 SETS blocks of 16 bytes */
 #define GROUP_WORDS (GROUP / 64) /* 64-bit keep words per group */
 #define FILL_ALIGN 64 /* elements per part of the filler (the widest loop's step) */
-#define RAW_WORDS ((TILE + GROUP) / 64 + 1)
+#define RAW_WORDS ((TILE_TIES + GROUP) / 64 + 1)
 
 /* Keep masks loaded from memory straight into a mask register (kmovw /
  * kmovd m): the bits of elements k ... k + 15 (k + 31) of packed bits
@@ -519,7 +523,7 @@ static void tie_draws_avx512(const philox_avx512 *px, uint64_t base, const uint1
  * (o = first % 16 bits earlier) while the groups run. */
 typedef struct tile_avx512 {
     uint64_t raw[RAW_WORDS];
-    uint64_t bits[TILE / 64];
+    uint64_t bits[TILE_TIES / 64];
     uint64_t first;
     size_t len, o, groups;
     /* the 64-element words that hold a tie: their tie bits and word index */
@@ -569,7 +573,7 @@ static void tile_finish(tile_avx512 *t, const mask_stream *ms, const philox_avx5
     const size_t o = t->o, len = t->len;
     t->raw[GROUP_WORDS * t->groups] = 0;
     if (ms->tlow != 0 && t->tie_words != 0) {
-        uint16_t tie_pos[TILE + GROUP + 16];
+        uint16_t tie_pos[TILE_TIES + GROUP + 16];
         size_t tie_count = 0;
         for (size_t i = 0; i < t->tie_words; i++) {
             for (uint64_t b = t->tie_bits[i]; b != 0; b &= b - 1) {

@@ -14,6 +14,8 @@
  *
  * An ISA file defines, besides what tile_filler.h needs:
  *   TILE, GROUP    elements per tile and per Philox call
+ *   TILE_TIES      elements per tile where ties are drawn (>= TILE; the
+ *                  tile arrays' size), TILE_LAST the most of a last tile
  *   OUT_NONE       out_t.kind of the mask op (no elements)
  *   philox_t, philox_init(px, ms)
  *   tile_t, tile_begin(t, first, len), tile_group(t, px, g, fill, kind, ties)
@@ -30,6 +32,18 @@
 #ifndef DROPOUT_KERNELS_TILE_LOOP_H
 #define DROPOUT_KERNELS_TILE_LOOP_H
 
+/* The length of the next tile, `left` elements to go: `tile`, but the last
+ * tile at most TILE_LAST; every tile but the last a multiple of 64 elements
+ * (whole mask bytes, whole keep words). */
+static inline size_t tile_next_len(size_t left, size_t tile)
+{
+    if (left <= TILE_LAST)
+        return left;
+    if (tile > TILE_LAST && left <= tile + TILE_LAST)
+        return (left - TILE_LAST + 63) / 64 * 64;
+    return left < tile ? left : tile;
+}
+
 KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t n,
                                    const out_t *out, uint8_t *mask, int ties)
 {
@@ -38,20 +52,31 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
      * (read through `out` after the stores, it was not: every forward slot
      * held the element loops of all four types) */
     const int kind = out->kind;
+    /* A tile's ties are resolved in one batch: a chain (positions, tie
+     * draws, scatter) that the core cannot hide behind the next tile's
+     * Philox, about a third of the Philox time per 2048-element tile at
+     * p = 0.1, though its operations cost little (done twice, it costs
+     * 0.05 more).  So where ties are drawn, tiles are longer (TILE_TIES)
+     * and pay it less often; the last one is short (TILE_LAST), as its
+     * elements are written with no Philox left to hide them behind.
+     * Without ties, long tiles were slower (f32 forward, p = 0.5, 1.37-1.39
+     * -> 1.45-1.47 of the Philox loop at 8192; docs/performance.md). */
+    const size_t tile = ties ? TILE_TIES : TILE;
     philox_t px;
     philox_init(&px, ms);
     tile_t tiles[2];
     tile_t *cur = &tiles[0], *next = &tiles[1];
-    tile_begin(cur, first, n < TILE ? n : TILE);
+    tile_begin(cur, first, tile_next_len(n, tile));
     const filler none = {NULL, NULL, 0, 0, 0, 0};
     for (size_t g = 0; g < cur->groups; g++)
         tile_group(cur, &px, g, &none, kind, ties);
     tile_finish(cur, ms, &px);
-    for (size_t done = 0; done < n; done += TILE) {
-        const size_t len = cur->len, next_done = done + TILE;
+    for (size_t done = 0, len = 0; done < n; done += len) {
+        len = cur->len;
+        const size_t next_done = done + len;
         const int more = next_done < n;
         if (more)
-            tile_begin(next, first + next_done, n - next_done < TILE ? n - next_done : TILE);
+            tile_begin(next, first + next_done, tile_next_len(n - next_done, tile));
         /* step c: Philox group c of `next`, and elements [b_c, b_c+1) of
          * `cur`: b_0 = 0, b_c = head + c * GROUP (streaming stores start at
          * y's first vector boundary) */

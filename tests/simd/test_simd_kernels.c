@@ -279,8 +279,9 @@ int main(int argc, char **argv)
     for (size_t pi = 0; pi < P_COUNT; pi++)
         check_case(test_p[pi], 1, 2, UINT64_MAX - 999, 1000, 3, 1, &rng);
 
-    /* large ones: many tiles, ties in every tile */
-    const size_t large[] = {4096, 65536 + 77, (size_t)1 << 20 | 13};
+    /* large ones: many tiles, ties in every tile, and lengths where the
+     * last two tiles split what is left (tile_loop.h, tile_next_len) */
+    const size_t large[] = {4096, 2048 + 100, 8192 + 2048 + 1, 65536 + 77, (size_t)1 << 20 | 13};
     for (size_t li = 0; li < sizeof large / sizeof large[0]; li++) {
         for (size_t pi = 0; pi < P_COUNT; pi += 2) {
             size_t n = large[li] / SIMD_LARGE_SCALE;
