@@ -62,11 +62,24 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
      * Without ties, long tiles were slower (f32 forward, p = 0.5, 1.37-1.39
      * -> 1.45-1.47 of the Philox loop at 8192; docs/performance.md). */
     const size_t tile = ties ? TILE_TIES : TILE;
+    /* A tile that starts inside a 16-element block needs one Philox group
+     * more than its length (a 2048-element tile three groups, not two), so
+     * with first % 16 != 0 the first tile ends where the rest start on
+     * whole blocks: unless that would put the rest off whole mask bytes.
+     * Every tile's streaming head is then its own (tile_out.head). */
+    const size_t size = kind == OUT_F64 ? 8 : kind == OUT_F32 ? 4 : 2;
+    const int stream = out->stream;
+    const char *const y0 = (const char *)out->y;
+    const size_t o = (size_t)(first % MASK_BLOCK_ELEMENTS);
+    size_t len0 = tile_next_len(n, tile);
+    if (o != 0 && (mask == NULL || o % 8 == 0) && n > tile + TILE_LAST)
+        len0 = tile - o;
+    out_t tile_out = *out;
     philox_t px;
     philox_init(&px, ms);
     tile_t tiles[2];
     tile_t *cur = &tiles[0], *next = &tiles[1];
-    tile_begin(cur, first, tile_next_len(n, tile));
+    tile_begin(cur, first, len0);
     const filler none = {NULL, NULL, 0, 0, 0, 0};
     for (size_t g = 0; g < cur->groups; g++)
         tile_group(cur, &px, g, &none, kind, ties);
@@ -79,8 +92,9 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
             tile_begin(next, first + next_done, tile_next_len(n - next_done, tile));
         /* step c: Philox group c of `next`, and elements [b_c, b_c+1) of
          * `cur`: b_0 = 0, b_c = head + c * GROUP (streaming stores start at
-         * y's first vector boundary) */
-        const size_t head = out->stream ? out->head : 0;
+         * the tile's first vector boundary of y) */
+        tile_out.head = stream ? kernels_nontemporal_head(y0 + done * size, VECTOR_BYTES, size) : 0;
+        const size_t head = tile_out.head;
         const size_t chunks = kind == OUT_NONE ? 0
                               : len <= head         ? 1
                                                     : (len - head + GROUP - 1) / GROUP;
@@ -88,14 +102,14 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
         for (size_t c = 0; c < steps; c++) {
             filler fill = {NULL, tile_keep(cur), len, done, 0, 0};
             if (c < chunks) {
-                fill.out = out;
+                fill.out = &tile_out;
                 fill.begin = c == 0 ? 0 : head + c * GROUP;
                 fill.end = head + (c + 1) * GROUP < len ? head + (c + 1) * GROUP : len;
             }
             if (more && c < next->groups)
                 tile_group(next, &px, c, &fill, kind, ties); /* cur's elements inside next's Philox */
             else if (fill.out)
-                out_range(kind, out, fill.keep, len, done, fill.begin, fill.end);
+                out_range(kind, &tile_out, fill.keep, len, done, fill.begin, fill.end);
         }
         if (more) {
             for (size_t g = steps; g < next->groups; g++)
@@ -108,7 +122,7 @@ KERNELS_INLINE void run_tiles_with(const mask_stream *ms, uint64_t first, size_t
         cur = next;
         next = swap;
     }
-    if (out->stream)
+    if (stream)
         stream_fence(); /* streaming stores are weakly ordered: done before we return */
 }
 
