@@ -42,6 +42,8 @@ typedef struct philox_avx2 {
     __m256i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
     __m256i second_c1_xor;             /* lo(M1 * lo(stream)) ^ key[0] + W0: round 2 */
     __m256i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
+    uint32_t first_c0_word;            /* first_c0_xor's word, for the scalar round 2 */
+    uint32_t round2_key1;              /* key[1] + W1 */
     __m256i tie_key0[PHILOX_ROUNDS];   /* the same for the tie draws' key         */
     __m256i tie_key1[PHILOX_ROUNDS];
     __m256i stream_lo, stream_hi;      /* counter words 2 and 3                   */
@@ -73,6 +75,8 @@ static void philox_init(philox_avx2 *px, const mask_stream *ms)
     px->first_c0_xor = _mm256_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
     px->second_c1_xor = _mm256_set1_epi32((int)((uint32_t)product1 ^ (ms->key[0] + PHILOX_W0)));
     px->first_c2_xor = _mm256_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
+    px->first_c0_word = (uint32_t)(product1 >> 32) ^ ms->key[0];
+    px->round2_key1 = ms->key[1] + PHILOX_W1;
 }
 
 /* Philox4x32-10 in the "dense" layout: one block per 32-bit lane, 8 blocks
@@ -277,34 +281,58 @@ KERNELS_INLINE void philox_dense_avx2(const philox_avx2 *px, uint64_t block, __m
     const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
     const __m256i lane_block = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     __m256i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
-
-    for (int t = 0; t < SETS; t++) {
-        /* j = block + 8t + lane_block: lo(j) by a 32-bit add, hi(j) plus the
-         * carry (lo(j) < offset, unsigned: compare with the sign bits flipped) */
-        const uint64_t base = block + 8 * (uint64_t)t;
-        const __m256i offset = lane_block;
-        const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)base), offset);
-        const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(offset, sign),
-                                                 _mm256_xor_si256(lo, sign));
-        const __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(base >> 32)), carry);
-        /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
-         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
-         * c1 is the constant lo(M1 c2), folded into round 2's key */
-        __m256i hi0, lo0;
-        mulhilo_avx2(lo, m0, &hi0, &lo0);
-        c0[t] = _mm256_xor_si256(hi, px->first_c0_xor);
-        c2[t] = _mm256_xor_si256(hi0, px->first_c2_xor);
-        c3[t] = lo0;
-    }
-    /* Round 2: c1 ^ k0 is the constant second_c1_xor */
-    for (int t = 0; t < SETS; t++) {
-        __m256i hi0, lo0, hi1, lo1;
-        mulhilo_avx2(c0[t], m0, &hi0, &lo0);
-        mulhilo_avx2(c2[t], m1, &hi1, &lo1);
-        c0[t] = _mm256_xor_si256(hi1, px->second_c1_xor);
-        c1[t] = lo1;
-        c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[1]);
-        c3[t] = lo0;
+    if ((block >> 32) == ((block + 8 * SETS - 1) >> 32)) {
+        /* hi(j) is the same for every block of the call (all but one call
+         * in 2^27): c0 after round 1 is the same in every lane, so round 2's
+         * product M0 c0 is one scalar multiply and c3 after round 2 a
+         * constant (as in avx512.c: no carries, one product less) */
+        const uint64_t product0 = (uint64_t)PHILOX_M0 * ((uint32_t)(block >> 32) ^ px->first_c0_word);
+        const __m256i c2_xor = _mm256_set1_epi32((int)((uint32_t)(product0 >> 32) ^ px->round2_key1));
+        const __m256i c3_round2 = _mm256_set1_epi32((int)(uint32_t)product0);
+        for (int t = 0; t < SETS; t++) {
+            const uint32_t base = (uint32_t)(block + 8 * (uint64_t)t);
+            __m256i hi0, lo0;
+            mulhilo_avx2(_mm256_add_epi32(_mm256_set1_epi32((int)base), lane_block), m0, &hi0, &lo0);
+            c2[t] = _mm256_xor_si256(hi0, px->first_c2_xor);
+            c3[t] = lo0;
+        }
+        for (int t = 0; t < SETS; t++) {
+            __m256i hi1, lo1;
+            mulhilo_avx2(c2[t], m1, &hi1, &lo1);
+            c0[t] = _mm256_xor_si256(hi1, px->second_c1_xor);
+            c1[t] = lo1;
+            c2[t] = _mm256_xor_si256(c3[t], c2_xor);
+            c3[t] = c3_round2;
+        }
+    } else {
+        for (int t = 0; t < SETS; t++) {
+            /* j = block + 8t + lane_block: lo(j) by a 32-bit add, hi(j) plus the
+             * carry (lo(j) < offset, unsigned: compare with the sign bits flipped) */
+            const uint64_t base = block + 8 * (uint64_t)t;
+            const __m256i offset = lane_block;
+            const __m256i lo = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)base), offset);
+            const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(offset, sign),
+                                                     _mm256_xor_si256(lo, sign));
+            const __m256i hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(base >> 32)), carry);
+            /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
+             * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
+             * c1 is the constant lo(M1 c2), folded into round 2's key */
+            __m256i hi0, lo0;
+            mulhilo_avx2(lo, m0, &hi0, &lo0);
+            c0[t] = _mm256_xor_si256(hi, px->first_c0_xor);
+            c2[t] = _mm256_xor_si256(hi0, px->first_c2_xor);
+            c3[t] = lo0;
+        }
+        /* Round 2: c1 ^ k0 is the constant second_c1_xor */
+        for (int t = 0; t < SETS; t++) {
+            __m256i hi0, lo0, hi1, lo1;
+            mulhilo_avx2(c0[t], m0, &hi0, &lo0);
+            mulhilo_avx2(c2[t], m1, &hi1, &lo1);
+            c0[t] = _mm256_xor_si256(hi1, px->second_c1_xor);
+            c1[t] = lo1;
+            c2[t] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[t]), px->round_key1[1]);
+            c3[t] = lo0;
+        }
     }
     /* Rounds 3 ... 10: c0, c1, c2, c3 = hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
      * with (hi0, lo0) = M0 * c0 and (hi1, lo1) = M1 * c2 */

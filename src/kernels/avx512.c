@@ -76,6 +76,8 @@ typedef struct philox_avx512 {
     __m512i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
     __m512i second_c1_xor;             /* lo(M1 * lo(stream)) ^ key[0] + W0: round 2 */
     __m512i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
+    uint32_t first_c0_word;            /* first_c0_xor's word, for the scalar round 2 */
+    uint32_t round2_key1;              /* key[1] + W1 */
     __m512i tie_key0[PHILOX_ROUNDS];   /* the same for the tie draws' key         */
     __m512i tie_key1[PHILOX_ROUNDS];
     __m512i stream_lo, stream_hi;      /* counter words 2 and 3                   */
@@ -101,6 +103,8 @@ static void philox_init(philox_avx512 *px, const mask_stream *ms)
     px->first_c0_xor = _mm512_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
     px->second_c1_xor = _mm512_set1_epi32((int)((uint32_t)product1 ^ (ms->key[0] + PHILOX_W0)));
     px->first_c2_xor = _mm512_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
+    px->first_c0_word = (uint32_t)(product1 >> 32) ^ ms->key[0];
+    px->round2_key1 = ms->key[1] + PHILOX_W1;
     px->stream_lo = _mm512_set1_epi32((int)ms->stream_lo);
     px->stream_hi = _mm512_set1_epi32((int)ms->stream_hi);
     px->tlow = _mm512_set1_epi64(ms->tlow);
@@ -412,32 +416,59 @@ KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
     const __m512i lane_block = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m512i one = _mm512_set1_epi32(1);
     __m512i c0[SETS], c1[SETS], c2[SETS], c3[SETS];
-    for (int t = 0; t < SETS; t++) {
-        /* j = block + 16t + lane_block: lo(j) by a 32-bit add, hi(j) plus
-         * the carry (lo(j) < offset, unsigned) */
-        const uint64_t base = block + 16 * (uint64_t)t;
-        const __m512i lo = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)base), lane_block);
-        const __mmask16 carry = _mm512_cmplt_epu32_mask(lo, lane_block);
-        const __m512i hi_base = _mm512_set1_epi32((int)(uint32_t)(base >> 32));
-        const __m512i hi = _mm512_mask_add_epi32(hi_base, carry, hi_base, one);
-        /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
-         * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
-         * c1 is the constant lo(M1 c2), folded into round 2's key */
-        __m512i hi0, lo0;
-        mulhilo_avx512(lo, m0, &hi0, &lo0);
-        c0[t] = _mm512_xor_si512(hi, px->first_c0_xor);
-        c2[t] = _mm512_xor_si512(hi0, px->first_c2_xor);
-        c3[t] = lo0;
-    }
-    /* Round 2: c1 ^ k0 is the constant second_c1_xor */
-    for (int t = 0; t < SETS; t++) {
-        __m512i hi0, lo0, hi1, lo1;
-        mulhilo_avx512(c0[t], m0, &hi0, &lo0);
-        mulhilo_avx512(c2[t], m1, &hi1, &lo1);
-        c0[t] = _mm512_xor_si512(hi1, px->second_c1_xor);
-        c1[t] = lo1;
-        c2[t] = _mm512_ternarylogic_epi32(hi0, c3[t], px->round_key1[1], 0x96);
-        c3[t] = lo0;
+    if ((block >> 32) == ((block + 16 * SETS - 1) >> 32)) {
+        /* hi(j) is the same for every block of the call (all but one call
+         * in 2^26): after round 1, c0 = hi(M1 lo(stream)) ^ hi(j) ^ k0 is
+         * the same in every lane, so round 2's product M0 c0 is one scalar
+         * multiply, and c3 after round 2 a constant.  This saves one of the
+         * two vector products of round 2 and the carries of round 1. */
+        const uint64_t product0 = (uint64_t)PHILOX_M0 * ((uint32_t)(block >> 32) ^ px->first_c0_word);
+        const __m512i c2_xor = _mm512_set1_epi32((int)((uint32_t)(product0 >> 32) ^ px->round2_key1));
+        const __m512i c3_round2 = _mm512_set1_epi32((int)(uint32_t)product0);
+        for (int t = 0; t < SETS; t++) {
+            const uint32_t base = (uint32_t)(block + 16 * (uint64_t)t);
+            const __m512i lo = _mm512_add_epi32(_mm512_set1_epi32((int)base), lane_block);
+            __m512i hi0, lo0;
+            mulhilo_avx512(lo, m0, &hi0, &lo0);
+            c2[t] = _mm512_xor_si512(hi0, px->first_c2_xor);
+            c3[t] = lo0;
+        }
+        for (int t = 0; t < SETS; t++) {
+            __m512i hi1, lo1;
+            mulhilo_avx512(c2[t], m1, &hi1, &lo1);
+            c0[t] = _mm512_xor_si512(hi1, px->second_c1_xor);
+            c1[t] = lo1;
+            c2[t] = _mm512_xor_si512(c3[t], c2_xor);
+            c3[t] = c3_round2;
+        }
+    } else {
+        for (int t = 0; t < SETS; t++) {
+            /* j = block + 16t + lane_block: lo(j) by a 32-bit add, hi(j)
+             * plus the carry (lo(j) < offset, unsigned) */
+            const uint64_t base = block + 16 * (uint64_t)t;
+            const __m512i lo = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)base), lane_block);
+            const __mmask16 carry = _mm512_cmplt_epu32_mask(lo, lane_block);
+            const __m512i hi_base = _mm512_set1_epi32((int)(uint32_t)(base >> 32));
+            const __m512i hi = _mm512_mask_add_epi32(hi_base, carry, hi_base, one);
+            /* Round 1, with c2 = lo(stream) the same everywhere (precomputed):
+             * c0, c1, c2, c3 = hi(M1 c2) ^ hi(j) ^ k0, lo(M1 c2), hi(M0 lo(j)) ^ c3 ^ k1, lo(M0 lo(j));
+             * c1 is the constant lo(M1 c2), folded into round 2's key */
+            __m512i hi0, lo0;
+            mulhilo_avx512(lo, m0, &hi0, &lo0);
+            c0[t] = _mm512_xor_si512(hi, px->first_c0_xor);
+            c2[t] = _mm512_xor_si512(hi0, px->first_c2_xor);
+            c3[t] = lo0;
+        }
+        /* Round 2: c1 ^ k0 is the constant second_c1_xor */
+        for (int t = 0; t < SETS; t++) {
+            __m512i hi0, lo0, hi1, lo1;
+            mulhilo_avx512(c0[t], m0, &hi0, &lo0);
+            mulhilo_avx512(c2[t], m1, &hi1, &lo1);
+            c0[t] = _mm512_xor_si512(hi1, px->second_c1_xor);
+            c1[t] = lo1;
+            c2[t] = _mm512_ternarylogic_epi32(hi0, c3[t], px->round_key1[1], 0x96);
+            c3[t] = lo0;
+        }
     }
     /* Rounds 3 ... 10, every other one followed by a quarter of the
      * filler's elements: their loads, multiplies and stores run while the

@@ -269,7 +269,9 @@ int main(int argc, char **argv)
             switch (n % 4) {
             case 0: first = 0; break;
             case 1: first = rng_next(&rng) % 1000; break;
-            case 2: first = ((uint64_t)1 << 32) * 16 - 7 * n; break; /* block index crosses 2^32 */
+            case 2: /* the elements cross block 2^32 (hi(j) differs inside a vector) */
+                first = ((uint64_t)1 << 36) - n / 2 - 1;
+                break;
             default: first = rng_next(&rng) >> 1; break;
             }
             check_case(test_p[pi], rng_next(&rng), rng_next(&rng), first, n, n % 67, 1, &rng);
@@ -289,6 +291,12 @@ int main(int argc, char **argv)
                        li == 0, &rng);
         }
     }
+    /* many tiles across block 2^32: the Philox groups whose blocks share
+     * hi(j) and the one whose blocks do not (avx2.c, avx512.c) */
+    const size_t across = (8192 + 2048 + 1) / SIMD_LARGE_SCALE;
+    for (size_t pi = 0; pi < P_COUNT; pi++)
+        check_case(test_p[pi], rng_next(&rng), rng_next(&rng),
+                   ((uint64_t)1 << 36) - across / 2 - 3, across, 5, 0, &rng);
     /* a long call: many tiles, misaligned y, odd n */
     const size_t huge = (((size_t)1 << 22) + 77) / SIMD_LARGE_SCALE;
     check_case(0.1, 7, 8, ((uint64_t)1 << 33) + 3, huge, 6, 0, &rng);
