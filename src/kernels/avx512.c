@@ -73,10 +73,9 @@ static inline __mmask32 keep32_load(const void *bits, size_t k)
 typedef struct philox_avx512 {
     __m512i round_key0[PHILOX_ROUNDS]; /* key[0] + r * W0, broadcast */
     __m512i round_key1[PHILOX_ROUNDS]; /* key[1] + r * W1, broadcast */
-    __m512i first_c0_xor;              /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
     __m512i second_c1_xor;             /* lo(M1 * lo(stream)) ^ key[0] + W0: round 2 */
     __m512i first_c2_xor;              /* hi(stream) ^ key[1]: round 1            */
-    uint32_t first_c0_word;            /* first_c0_xor's word, for the scalar round 2 */
+    uint32_t first_c0_word;            /* hi(M1 * lo(stream)) ^ key[0]: round 1   */
     uint32_t round2_key1;              /* key[1] + W1 */
     __m512i tie_key0[PHILOX_ROUNDS];   /* the same for the tie draws' key         */
     __m512i tie_key1[PHILOX_ROUNDS];
@@ -100,7 +99,6 @@ static void philox_init(philox_avx512 *px, const mask_stream *ms)
         tk1 += PHILOX_W1;
     }
     uint64_t product1 = (uint64_t)PHILOX_M1 * ms->stream_lo;
-    px->first_c0_xor = _mm512_set1_epi32((int)((uint32_t)(product1 >> 32) ^ ms->key[0]));
     px->second_c1_xor = _mm512_set1_epi32((int)((uint32_t)product1 ^ (ms->key[0] + PHILOX_W0)));
     px->first_c2_xor = _mm512_set1_epi32((int)(ms->stream_hi ^ ms->key[1]));
     px->first_c0_word = (uint32_t)(product1 >> 32) ^ ms->key[0];
@@ -455,7 +453,7 @@ KERNELS_INLINE void philox_dense_avx512(const philox_avx512 *px, uint64_t block,
              * c1 is the constant lo(M1 c2), folded into round 2's key */
             __m512i hi0, lo0;
             mulhilo_avx512(lo, m0, &hi0, &lo0);
-            c0[t] = _mm512_xor_si512(hi, px->first_c0_xor);
+            c0[t] = _mm512_xor_si512(hi, _mm512_set1_epi32((int)px->first_c0_word));
             c2[t] = _mm512_xor_si512(hi0, px->first_c2_xor);
             c3[t] = lo0;
         }
